@@ -1,0 +1,103 @@
+// A small AWS client: signs (SigV4), sends, retries (standard mode, bounded by
+// one deadline) and decodes errors for the Query/XML protocols (EC2, Auto
+// Scaling, STS, IAM) and the JSON protocols (SSM 1.1, DynamoDB 1.0).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "aws/http_transport.h"
+#include "core/clock.h"
+#include "core/status.h"
+
+namespace ohfp::aws {
+
+/// Form parameters in the order given ("Action" and "Version" are added by
+/// the client).
+using QueryParams = std::vector<std::pair<std::string, std::string>>;
+
+struct Credentials {
+  std::string access_key_id;
+  std::string secret_access_key;
+  std::string session_token;  // "" for long-term keys
+  int64_t expiration = 0;     // epoch seconds, 0 = does not expire
+};
+
+/// Supplies credentials (the chain lives in credentials.h).
+class CredentialsProvider {
+ public:
+  virtual ~CredentialsProvider() = default;
+  virtual Result<Credentials> Get() = 0;
+};
+
+struct ClientOptions {
+  std::string region;  // required; also the signing region
+  /// Explicit endpoint for every service ("" = environment/profile/default).
+  std::string endpoint_url;
+  int64_t connect_timeout_ms = 10000;
+  int64_t request_timeout_ms = 30000;  // per attempt
+  int max_attempts = 3;                // standard retry mode: first try + 2 retries
+  /// Absolute deadline on the clock's monotonic scale (0 = none). No attempt
+  /// starts, and no backoff sleeps, past it; the last error is returned.
+  int64_t deadline_ms = 0;
+};
+
+/// Statistics for `-d stats`-style reporting and the benchmark.
+struct ClientStats {
+  int64_t calls = 0;     // logical calls
+  int64_t attempts = 0;  // HTTP exchanges, retries included
+  int64_t retries = 0;
+  int64_t http_millis = 0;  // time spent inside HttpTransport::Send
+};
+
+/// AWS errors come back as a Status (kProviderError) whose details hold
+/// {"aws_code": "InvalidInstanceID.NotFound", "http_status": 400,
+///  "aws_message": "...", "aws_request_id": "...", "action": "DescribeInstances",
+///  "service": "ec2", "retryable": false, "attempts": N}.
+/// Transport failures have details {"transport": "...", ...} instead of aws_code.
+class AwsClient {
+ public:
+  /// `transport`, `credentials` and `clock` must outlive the client.
+  AwsClient(ClientOptions options, HttpTransport* transport, CredentialsProvider* credentials,
+            const Clock* clock, std::map<std::string, std::string> env = {});
+
+  /// Query protocol: POSTs Action=…&Version=…&params (form-encoded the way
+  /// botocore does) to `service` ("ec2", "autoscaling", "sts", "iam") and
+  /// returns the XML body of a 2xx answer.
+  Result<std::string> CallQuery(const std::string& service, const std::string& action,
+                                const std::string& version, const QueryParams& params);
+
+  /// JSON protocol: POSTs `body` with X-Amz-Target `target` ("AmazonSSM.GetParameter")
+  /// and Content-Type application/x-amz-json-`json_version` ("1.1" or "1.0").
+  Result<nlohmann::json> CallJson(const std::string& service, const std::string& target,
+                                  const nlohmann::json& body, const std::string& json_version);
+
+  /// The endpoint URL used for `service` (resolution of section 4.3).
+  std::string EndpointFor(const std::string& service) const;
+
+  const ClientStats& stats() const { return stats_; }
+  const ClientOptions& options() const { return options_; }
+  void set_deadline_ms(int64_t deadline_ms) { options_.deadline_ms = deadline_ms; }
+
+  /// Replaces the sleep used between retries (tests).
+  void set_sleep_for_testing(std::function<void(int64_t ms)> sleep) { sleep_ = std::move(sleep); }
+
+ private:
+  ClientOptions options_;
+  HttpTransport* transport_;
+  CredentialsProvider* credentials_;
+  const Clock* clock_;
+  std::map<std::string, std::string> env_;
+  ClientStats stats_;
+  std::function<void(int64_t)> sleep_;
+  int64_t retry_tokens_ = 500;
+};
+
+}  // namespace ohfp::aws
