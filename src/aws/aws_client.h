@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "aws/http_transport.h"
+#include "aws/retry.h"
 #include "core/clock.h"
 #include "core/status.h"
 
@@ -89,7 +90,25 @@ class AwsClient {
   /// Replaces the sleep used between retries (tests).
   void set_sleep_for_testing(std::function<void(int64_t ms)> sleep) { sleep_ = std::move(sleep); }
 
+  /// Replaces the source of backoff jitter, values in [0, 1) (tests).
+  void set_random_for_testing(std::function<double()> random01) { random01_ = std::move(random01); }
+
+  /// Replaces the retry constants (delays, costs, quota); its max_attempts
+  /// replaces options().max_attempts. Resets the retry quota.
+  void set_retry_config(const RetryConfig& config);
+  const RetryConfig& retry_config() const { return retry_config_; }
+  /// Retry tokens left in this client's quota.
+  int retry_quota_available() const { return quota_.available(); }
+
  private:
+  /// Signs and sends one logical call with retries; returns the 2xx answer.
+  Result<HttpResponse> Call(const std::string& service, const std::string& action,
+                            const Headers& extra_headers, const std::string& body);
+  /// The Status for a failed attempt (AWS error or transport failure).
+  Status AttemptError(const std::string& service, const std::string& action,
+                      const Result<HttpResponse>& response, FailureKind* kind,
+                      int64_t* retry_after_ms) const;
+
   ClientOptions options_;
   HttpTransport* transport_;
   CredentialsProvider* credentials_;
@@ -97,7 +116,9 @@ class AwsClient {
   std::map<std::string, std::string> env_;
   ClientStats stats_;
   std::function<void(int64_t)> sleep_;
-  int64_t retry_tokens_ = 500;
+  std::function<double()> random01_;
+  RetryConfig retry_config_;
+  RetryQuota quota_;
 };
 
 }  // namespace ohfp::aws

@@ -1,0 +1,226 @@
+#include "aws/curl_transport.h"
+
+#include <gtest/gtest.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cctype>
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+#include "devenv/moto.h"
+
+namespace ohfp::aws {
+namespace {
+
+// A one-thread loopback HTTP/1.1 server that echoes what it received and
+// keeps connections open, so that reuse is visible.
+class EchoServer {
+ public:
+  EchoServer() {
+    listen_fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    listen(listen_fd_, 8);
+    thread_ = std::thread([this] { Serve(); });
+  }
+  ~EchoServer() {
+    stop_ = true;
+    thread_.join();
+    close(listen_fd_);
+  }
+  std::string url(const std::string& path) const {
+    return "http://127.0.0.1:" + std::to_string(port_) + path;
+  }
+  /// The client port of each request, in order.
+  std::vector<int> ports() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return ports_;
+  }
+
+ private:
+  // Waits for `fd` to become readable; false when stopping.
+  bool WaitReadable(int fd) {
+    while (!stop_) {
+      pollfd p{fd, POLLIN, 0};
+      if (poll(&p, 1, 20) > 0) return true;
+    }
+    return false;
+  }
+
+  void Serve() {
+    while (WaitReadable(listen_fd_)) {
+      sockaddr_in peer{};
+      socklen_t len = sizeof peer;
+      int fd = accept4(listen_fd_, reinterpret_cast<sockaddr*>(&peer), &len, SOCK_CLOEXEC);
+      if (fd < 0) continue;
+      while (HandleOne(fd, ntohs(peer.sin_port))) {
+      }
+      close(fd);
+    }
+  }
+
+  // Reads one request and answers it; false when the connection is done.
+  bool HandleOne(int fd, int peer_port) {
+    std::string data;
+    size_t header_end;
+    while ((header_end = data.find("\r\n\r\n")) == std::string::npos) {
+      char buf[4096];
+      if (!WaitReadable(fd)) return false;
+      ssize_t n = read(fd, buf, sizeof buf);
+      if (n <= 0) return false;
+      data.append(buf, n);
+    }
+    std::istringstream head(data.substr(0, header_end));
+    std::string line, method, path;
+    std::getline(head, line);
+    std::istringstream(line) >> method >> path;
+    std::map<std::string, std::string> headers;
+    while (std::getline(head, line)) {
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      size_t colon = line.find(':');
+      if (colon == std::string::npos) continue;
+      std::string name = line.substr(0, colon);
+      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      headers[name] = line.substr(line.find_first_not_of(' ', colon + 1));
+    }
+    size_t length = headers.count("content-length") ? std::stoul(headers["content-length"]) : 0;
+    std::string body = data.substr(header_end + 4);
+    while (body.size() < length) {
+      char buf[4096];
+      if (!WaitReadable(fd)) return false;
+      ssize_t n = read(fd, buf, sizeof buf);
+      if (n <= 0) return false;
+      body.append(buf, n);
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ports_.push_back(peer_port);
+    }
+    if (path == "/slow") std::this_thread::sleep_for(std::chrono::milliseconds(600));
+
+    auto header = [&headers](const char* name) {
+      return headers.count(name) ? headers[name] : std::string("<none>");
+    };
+    std::string answer = std::string("HTTP/1.1 ") + (path == "/teapot" ? "418 Teapot" : "200 OK") +
+                         "\r\nX-Echo-Method: " + method + "\r\nX-Echo-Host: " + header("host") +
+                         "\r\nX-Echo-Custom: " + header("x-custom") +
+                         "\r\nX-Echo-Content-Type: " + header("content-type") +
+                         "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+    return write(fd, answer.data(), answer.size()) == static_cast<ssize_t>(answer.size());
+  }
+
+  int listen_fd_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+  std::mutex mu_;
+  std::vector<int> ports_;
+};
+
+HttpRequest Request(const std::string& method, const std::string& url, const std::string& host) {
+  HttpRequest r;
+  r.method = method;
+  r.url = url;
+  r.headers = {{"Host", host}};
+  r.timeout_ms = 5000;
+  r.connect_timeout_ms = 2000;
+  return r;
+}
+
+TEST(CurlTransportTest, SendsExactlyWhatItIsGivenAndLowercasesHeaders) {
+  EchoServer server;
+  CurlTransport transport;
+  HttpRequest r = Request("POST", server.url("/"), "example.test:1234");
+  r.headers.emplace_back("X-Custom", "v1");
+  r.headers.emplace_back("Content-Type", "application/x-amz-json-1.0");
+  r.body = "{\"a\":1}";
+  Result<HttpResponse> answer = transport.Send(r);
+  ASSERT_TRUE(answer.ok()) << answer.status().ToString();
+  EXPECT_EQ(answer->status, 200);
+  EXPECT_EQ(answer->body, "{\"a\":1}");
+  EXPECT_EQ(answer->Header("x-echo-method"), "POST");
+  EXPECT_EQ(answer->Header("x-echo-host"), "example.test:1234");
+  EXPECT_EQ(answer->Header("x-echo-custom"), "v1");
+  EXPECT_EQ(answer->Header("x-echo-content-type"), "application/x-amz-json-1.0");
+  EXPECT_EQ(answer->Header("X-Echo-Method"), "");  // names are lower case
+}
+
+TEST(CurlTransportTest, PutWithoutBodyAddsNoContentType) {
+  EchoServer server;
+  CurlTransport transport;
+  HttpRequest r = Request("PUT", server.url("/latest/api/token"), "127.0.0.1");
+  Result<HttpResponse> answer = transport.Send(r);
+  ASSERT_TRUE(answer.ok()) << answer.status().ToString();
+  EXPECT_EQ(answer->Header("x-echo-method"), "PUT");
+  EXPECT_EQ(answer->Header("x-echo-content-type"), "<none>");
+}
+
+TEST(CurlTransportTest, HttpErrorsAreAnswersNotFailures) {
+  EchoServer server;
+  CurlTransport transport;
+  Result<HttpResponse> answer = transport.Send(Request("GET", server.url("/teapot"), "h"));
+  ASSERT_TRUE(answer.ok());
+  EXPECT_EQ(answer->status, 418);
+}
+
+TEST(CurlTransportTest, ReusesTheConnection) {
+  EchoServer server;
+  CurlTransport transport;
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(transport.Send(Request("GET", server.url("/x"), "127.0.0.1")).ok());
+  }
+  ASSERT_EQ(server.ports().size(), 3u);
+  EXPECT_EQ(server.ports()[0], server.ports()[1]);
+  EXPECT_EQ(server.ports()[1], server.ports()[2]);
+}
+
+TEST(CurlTransportTest, RefusedConnectionIsAConnectFailure) {
+  int port = devenv::FreeLoopbackPort();
+  CurlTransport transport;
+  Result<HttpResponse> answer =
+      transport.Send(Request("GET", "http://127.0.0.1:" + std::to_string(port) + "/", "127.0.0.1"));
+  ASSERT_FALSE(answer.ok());
+  EXPECT_EQ(answer.status().code(), ErrorCode::kProviderError);
+  EXPECT_EQ(answer.status().details()["transport"], "connect");
+}
+
+TEST(CurlTransportTest, SlowAnswerIsATimeout) {
+  EchoServer server;
+  CurlTransport transport;
+  HttpRequest r = Request("GET", server.url("/slow"), "127.0.0.1");
+  r.timeout_ms = 150;
+  Result<HttpResponse> answer = transport.Send(r);
+  ASSERT_FALSE(answer.ok());
+  EXPECT_EQ(answer.status().details()["transport"], "timeout");
+  // The handle is still usable afterwards.
+  EXPECT_TRUE(transport.Send(Request("GET", server.url("/x"), "127.0.0.1")).ok());
+}
+
+TEST(CurlTransportTest, ProxySettingsAreUsed) {
+  EchoServer server;
+  ProxySettings proxy;
+  proxy.host = "127.0.0.1";
+  proxy.port = devenv::FreeLoopbackPort();  // nobody listens: only the proxy is tried
+  CurlTransport proxied(proxy);
+  Result<HttpResponse> answer = proxied.Send(Request("GET", server.url("/x"), "127.0.0.1"));
+  ASSERT_FALSE(answer.ok());
+  EXPECT_EQ(answer.status().details()["transport"], "connect");
+  EXPECT_TRUE(server.ports().empty());
+}
+
+}  // namespace
+}  // namespace ohfp::aws

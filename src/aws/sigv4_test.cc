@@ -1,0 +1,231 @@
+#include "aws/sigv4.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "core/clock.h"
+
+namespace ohfp::aws {
+namespace {
+
+const char kSuiteDir[] = OHFP_SHARED_DIR "/testdata/sigv4";
+const char kSessionToken[] = "6e86291e8372ff2a2260956d9b8aae1d763fbf315fa00fa31553b73ebf194267";
+
+Credentials SuiteCredentials() {
+  Credentials c;
+  c.access_key_id = "AKIDEXAMPLE";
+  c.secret_access_key = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
+  return c;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  EXPECT_TRUE(in.good()) << "cannot read " << path;
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Path of the suite file for `name` ("post-sts-token/post-sts-header-after").
+std::string CaseFile(const std::string& name, const std::string& ext) {
+  std::string base = name.substr(name.rfind('/') + 1);
+  return std::string(kSuiteDir) + "/" + name + "/" + base + "." + ext;
+}
+
+// Parses a suite .req file: request line, headers (a line starting with
+// white space continues the previous value), blank line, body.
+SigningInput ParseReq(const std::string& text) {
+  std::vector<std::string> lines;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    lines.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+
+  SigningInput input;
+  const std::string& request_line = lines[0];
+  size_t first_space = request_line.find(' ');
+  size_t last_space = request_line.rfind(' ');
+  input.method = request_line.substr(0, first_space);
+  std::string target = request_line.substr(first_space + 1, last_space - first_space - 1);
+  size_t question = target.find('?');
+  input.path = target.substr(0, question);
+  if (question != std::string::npos) input.query = target.substr(question + 1);
+
+  size_t i = 1;
+  for (; i < lines.size() && !lines[i].empty(); ++i) {
+    const std::string& line = lines[i];
+    if ((line[0] == ' ' || line[0] == '\t') && !input.headers.empty()) {
+      input.headers.back().second += " " + line;
+      continue;
+    }
+    size_t colon = line.find(':');
+    input.headers.emplace_back(line.substr(0, colon), line.substr(colon + 1));
+  }
+  for (size_t j = i + 1; j < lines.size(); ++j) {
+    if (j > i + 1) input.body += "\n";
+    input.body += lines[j];
+  }
+  return input;
+}
+
+class SuiteCase : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(SuiteCase, MatchesCanonicalRequestStringToSignAndAuthorization) {
+  std::string name = GetParam();
+  SigningInput input = ParseReq(ReadFile(CaseFile(name, "req")));
+  if (name == "get-vanilla-with-session-token") {
+    input.headers.emplace_back("X-Amz-Security-Token", kSessionToken);
+  }
+
+  SigningResult result = ComputeSignature(input, SuiteCredentials(), "us-east-1", "service");
+
+  // The suite's .creq for this case wrongly lists content-length; its .sts and
+  // .authz were made without it.
+  if (name != "post-x-www-form-urlencoded") {
+    EXPECT_EQ(result.canonical_request, ReadFile(CaseFile(name, "creq")));
+  } else {
+    EXPECT_EQ(result.signed_headers, "content-type;host;x-amz-date");
+  }
+  EXPECT_EQ(result.string_to_sign, ReadFile(CaseFile(name, "sts")));
+  EXPECT_EQ(result.authorization, ReadFile(CaseFile(name, "authz")));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Sigv4Suite, SuiteCase,
+    ::testing::Values("get-vanilla", "get-vanilla-query", "get-vanilla-empty-query-key",
+                      "get-vanilla-query-order-key", "get-vanilla-query-order-key-case",
+                      "get-vanilla-query-order-value", "get-vanilla-query-unreserved",
+                      "get-vanilla-utf8-query", "get-vanilla-query-order-encoded", "get-unreserved",
+                      "get-utf8", "get-header-key-duplicate", "get-header-value-order",
+                      "get-header-value-trim", "get-header-value-multiline", "post-vanilla",
+                      "post-vanilla-query", "post-vanilla-empty-query-value",
+                      "post-header-key-case", "post-header-key-sort", "post-header-value-case",
+                      "post-x-www-form-urlencoded", "post-sts-token/post-sts-header-before",
+                      "post-sts-token/post-sts-header-after", "get-vanilla-with-session-token",
+                      "normalize-path/get-space", "normalize-path/get-relative",
+                      "normalize-path/get-relative-relative", "normalize-path/get-slash",
+                      "normalize-path/get-slash-dot-slash",
+                      "normalize-path/get-slash-pointless-dot", "normalize-path/get-slashes"),
+    [](const ::testing::TestParamInfo<const char*>& info) {
+      std::string n = info.param;
+      for (char& c : n) {
+        if (!isalnum(static_cast<unsigned char>(c))) c = '_';
+      }
+      return n;
+    });
+
+// The inconsistent case can still check the last step: its .sts signs to the
+// signature in its .authz.
+TEST(Sigv4Test, FormParametersCaseStringToSignGivesItsSignature) {
+  std::string name = "post-x-www-form-urlencoded-parameters";
+  std::string sts = ReadFile(CaseFile(name, "sts"));
+  std::string authz = ReadFile(CaseFile(name, "authz"));
+  std::string key =
+      DeriveSigningKey(SuiteCredentials().secret_access_key, "20150830", "us-east-1", "service");
+  std::string signature = HexEncode(HmacSha256(key, sts));
+  EXPECT_EQ(authz.substr(authz.rfind("Signature=") + 10), signature);
+}
+
+int64_t SuiteTime() { return ParseIso8601("2015-08-30T12:36:00Z"); }
+
+TEST(Sigv4Test, FormatAmzDate) { EXPECT_EQ(FormatAmzDate(SuiteTime()), "20150830T123600Z"); }
+
+TEST(Sigv4Test, SignRequestSignsTheSessionToken) {
+  HttpRequest request;
+  request.method = "GET";
+  request.url = "https://example.amazonaws.com/";
+  request.headers = {{"Host", "example.amazonaws.com"}, {"User-Agent", "ohfp-test"}};
+  Credentials creds = SuiteCredentials();
+  creds.session_token = kSessionToken;
+
+  ASSERT_TRUE(SignRequest(&request, creds, "us-east-1", "service", SuiteTime()).ok());
+
+  std::string authorization, token, date;
+  for (const auto& [name, value] : request.headers) {
+    if (name == "Authorization") authorization = value;
+    if (name == "X-Amz-Security-Token") token = value;
+    if (name == "X-Amz-Date") date = value;
+  }
+  EXPECT_EQ(authorization, ReadFile(CaseFile("get-vanilla-with-session-token", "authz")));
+  EXPECT_EQ(token, kSessionToken);
+  EXPECT_EQ(date, "20150830T123600Z");
+}
+
+TEST(Sigv4Test, SignRequestCanAddTheTokenAfterSigning) {
+  HttpRequest request;
+  request.method = "POST";
+  request.url = "https://example.amazonaws.com/";
+  request.headers = {{"Host", "example.amazonaws.com"}};
+  Credentials creds = SuiteCredentials();
+  creds.session_token = "AQoDYXdzEPT//////////wEXAMPLE";
+  SignOptions options;
+  options.sign_session_token = false;
+
+  ASSERT_TRUE(SignRequest(&request, creds, "us-east-1", "service", SuiteTime(), options).ok());
+
+  std::string authorization;
+  bool has_token = false;
+  for (const auto& [name, value] : request.headers) {
+    if (name == "Authorization") authorization = value;
+    if (name == "X-Amz-Security-Token") has_token = value == creds.session_token;
+  }
+  EXPECT_EQ(authorization, ReadFile(CaseFile("post-sts-token/post-sts-header-after", "authz")));
+  EXPECT_TRUE(has_token);
+}
+
+TEST(Sigv4Test, SignRequestReplacesAnEarlierSignature) {
+  HttpRequest request;
+  request.method = "GET";
+  request.url = "https://example.amazonaws.com/";
+  request.headers = {{"Host", "example.amazonaws.com"}};
+  ASSERT_TRUE(SignRequest(&request, SuiteCredentials(), "us-east-1", "service", 0).ok());
+  ASSERT_TRUE(SignRequest(&request, SuiteCredentials(), "us-east-1", "service", SuiteTime()).ok());
+
+  int authorizations = 0;
+  for (const auto& [name, value] : request.headers) {
+    if (name == "Authorization") {
+      ++authorizations;
+      EXPECT_EQ(value, ReadFile(CaseFile("get-vanilla", "authz")));
+    }
+  }
+  EXPECT_EQ(authorizations, 1);
+}
+
+TEST(Sigv4Test, SignRequestNeedsKeys) {
+  HttpRequest request;
+  request.url = "https://example.amazonaws.com/";
+  Status s = SignRequest(&request, Credentials{}, "us-east-1", "ec2", SuiteTime());
+  EXPECT_EQ(s.code(), ErrorCode::kInvalidRequest);
+}
+
+TEST(Sigv4Test, UnsignedHeadersAreLeftOut) {
+  EXPECT_FALSE(IsSignedHeader("Content-Length"));
+  EXPECT_FALSE(IsSignedHeader("user-agent"));
+  EXPECT_FALSE(IsSignedHeader("amz-sdk-request"));
+  EXPECT_TRUE(IsSignedHeader("X-Amz-Target"));
+  EXPECT_TRUE(IsSignedHeader("content-type"));
+}
+
+TEST(Sigv4Test, CanonicalUriEncodesAlreadyEncodedPathsAgain) {
+  EXPECT_EQ(CanonicalUri("/a%20b"), "/a%2520b");
+  EXPECT_EQ(CanonicalUri(""), "/");
+  EXPECT_EQ(CanonicalUri("/prefix/"), "/prefix/");
+}
+
+TEST(Sigv4Test, CanonicalQueryUsesPercentTwentyForSpace) {
+  EXPECT_EQ(CanonicalQueryString("b=x+y&a=1 2&c"), "a=1%202&b=x%2By&c=");
+}
+
+TEST(Sigv4Test, Sha256OfEmptyBody) {
+  EXPECT_EQ(Sha256Hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+}
+
+}  // namespace
+}  // namespace ohfp::aws
