@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/status.h"
 
@@ -29,23 +30,28 @@ Directories ResolveDirectories(const std::map<std::string, std::string>& env);
 
 /// Everything the AWS side needs from configuration.
 struct AwsSettings {
-  std::string region;                   // AWS_REGION (required)
-  std::string endpoint_url;             // AWS_ENDPOINT_URL ("" = default)
-  std::string credential_file;          // AWS_CREDENTIAL_FILE ("" = chain)
-  std::string profile;                  // profile in the credential file / chain
-  std::string key_file;                 // AWS_KEY_FILE
-  std::string proxy_host;               // AWS_PROXY_HOST
-  int64_t proxy_port = 0;               // AWS_PROXY_PORT (required with host)
-  int64_t connection_timeout_ms = 10000;  // AWS_CONNECTION_TIMEOUT_MS 1..2^31-1
-  int64_t request_retry_attempts = 0;   // AWS_REQUEST_RETRY_ATTEMPTS 0..10
-  int64_t instance_pending_timeout_sec = 180;  // 180..10000
+  std::string region;                           // AWS_REGION (required)
+  std::string endpoint_url;                     // AWS_ENDPOINT_URL ("" = default)
+  std::string credential_file;                  // AWS_CREDENTIAL_FILE ("" = chain)
+  std::string profile;                          // profile in the credential file / chain
+  std::string key_file;                         // AWS_KEY_FILE
+  std::string proxy_host;                       // AWS_PROXY_HOST
+  int64_t proxy_port = 0;                       // AWS_PROXY_PORT (required with host)
+  int64_t connection_timeout_ms = 10000;        // AWS_CONNECTION_TIMEOUT_MS 1..2^31-1
+  int64_t request_retry_attempts = 0;           // AWS_REQUEST_RETRY_ATTEMPTS 0..10
+  int64_t instance_pending_timeout_sec = 180;   // 180..10000
   int64_t describe_request_retry_attempts = 0;  // 0..10
   int64_t describe_request_interval_ms = 0;     // 0..10000
+  /// Static credentials from config.json's provider block ("" = use the
+  /// credential file / chain). Secrets: never log, echo or persist them.
+  std::string access_key_id;
+  std::string secret_access_key;
+  std::string session_token;
 };
 
 struct LoggingSettings {
-  std::string level = "INFO";  // TRACE, DEBUG, INFO, WARN, ERROR
-  std::string file_path;       // "" = <logdir>/<provider name or ohfp>.log
+  std::string level = "INFO";    // TRACE, DEBUG, INFO, WARN, ERROR
+  std::string file_path;         // "" = <logdir>/<provider name or ohfp>.log (Load fills it)
   bool console_enabled = false;  // also log to stderr
   int64_t max_size_bytes = 10 * 1024 * 1024;
   int64_t max_files = 5;
@@ -54,7 +60,7 @@ struct LoggingSettings {
 
 struct StorageSettings {
   std::string strategy = "sqlite";  // sqlite | json
-  std::string path;                 // "" = <workdir>/data/ohfp.db or request_database.json
+  std::string path;  // "" = <workdir>/data/ohfp.db or request_database.json (Load fills it)
 };
 
 struct ProviderConfig {
@@ -62,8 +68,10 @@ struct ProviderConfig {
   LoggingSettings logging;
   StorageSettings storage;
   int64_t action_timeout_sec = 240;  // HF_PROVIDER_ACTION_TIMEOUT
-  std::string config_path;   // the awsprov_config.json read, "" if none
-  std::string config_json_path;  // the config.json read, "" if none
+  std::string config_path;           // the awsprov_config.json read, "" if none
+  std::string config_json_path;      // the config.json read, "" if none
+  /// Things worth a log line that are not errors (e.g. ignored keys).
+  std::vector<std::string> warnings;
 };
 
 /// Loads configuration:
@@ -77,7 +85,10 @@ struct ProviderConfig {
 ///  3. environment: HF_PROVIDER_ACTION_TIMEOUT, HF_LOGLEVEL/HF_LOG_MAX_FILE_SIZE/
 ///     HF_LOG_MAX_ROTATE when ACCEPT_PROPAGATED_LOG_SETTING is true,
 ///     AWS_REGION / AWS_DEFAULT_REGION when the files name no region.
-/// Relative paths in storage/logging resolve against workdir/logdir.
+/// Relative paths in storage/logging resolve against workdir/logdir, the
+/// credential and key files against confdir ("~/" is $HOME). String values
+/// (not secrets) have $VAR / ${VAR} expanded from `env`. Unknown keys in the
+/// IBM file end up in `warnings`.
 /// Out-of-range or wrongly typed values are a kConfigurationError naming the
 /// key. No region anywhere is a kConfigurationError.
 Result<ProviderConfig> LoadProviderConfig(const Directories& dirs,

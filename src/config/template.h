@@ -29,10 +29,10 @@ struct Template {
   int64_t max_number = 0;  // -1 = unlimited
   /// Attributes in file order is not kept; keyed by name (type, ncpus, nram…).
   std::map<std::string, TemplateAttribute> attributes;
-  std::string price_type = "ondemand";  // ondemand | spot | heterogeneous
+  std::string price_type = "ondemand";        // ondemand | spot | heterogeneous
   std::string provider_api = "RunInstances";  // RunInstances | EC2Fleet | SpotFleet | ASG
   std::string fleet_type;                     // instant | request | maintain ("" = n/a)
-  std::string image_id;     // AMI id or SSM parameter path ("/aws/service/…")
+  std::string image_id;                       // AMI id or SSM parameter path ("/aws/service/…")
   std::vector<std::string> subnet_ids;
   std::string vm_type;                      // single instance type
   std::map<std::string, int64_t> vm_types;  // type -> weight (spot/fleets)
@@ -43,11 +43,11 @@ struct Template {
   std::string instance_profile;  // ARN or name
   std::string user_data_script;  // path (read at launch) or literal script
   std::vector<std::pair<std::string, std::string>> instance_tags;  // in file order
-  int64_t root_device_volume_size = 0;  // GiB, 0 = AMI default
-  std::string volume_type;              // "" = gp3 when a size is set
+  int64_t root_device_volume_size = 0;                             // GiB, 0 = AMI default
+  std::string volume_type;                                         // "" = gp3 when a size is set
   int64_t iops = 0;
   std::string fleet_role;
-  double max_spot_price = 0;  // 0 = not set
+  double max_spot_price = 0;               // 0 = not set
   int64_t spot_fleet_request_expiry = 30;  // minutes
   std::string allocation_strategy;
   std::string allocation_strategy_on_demand;
@@ -66,13 +66,17 @@ struct TemplateSet {
   std::vector<Template> templates;
   std::vector<std::string> rejected;  // "template 'x': maxNumber 20000 outside -1..10000"
   std::string source_path;            // the file they came from
+  std::string scheduler_type;         // the document's "scheduler_type": hostfactory | default | ""
 
   const Template* Find(const std::string& template_id) const;
 };
 
 /// Parses one template object (either key convention; attributes plain or
 /// [kind, value]) and validates it per the contract's rules. On failure the
-/// status message names the template and the rule.
+/// status (kConfigurationError) message names the template and the rule.
+/// Without providerApi, ondemand means RunInstances and spot/heterogeneous
+/// SpotFleet; EC2Fleet/SpotFleet default to fleetType "request"; an
+/// ondemand template whose only type is a one-entry vmTypes gets it as vmType.
 Result<Template> ParseTemplate(const nlohmann::json& object);
 
 /// Parses a template document: {"templates": [...]} or a bare array. A
