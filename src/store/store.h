@@ -64,7 +64,8 @@ class Store {
   virtual Result<std::vector<Machine>> GetMachines(const std::vector<std::string>& machine_ids) = 0;
 
   /// Machines whose name is one of `names`.
-  virtual Result<std::vector<Machine>> FindMachinesByName(const std::vector<std::string>& names) = 0;
+  virtual Result<std::vector<Machine>> FindMachinesByName(
+      const std::vector<std::string>& names) = 0;
 
   /// Every machine that IsLive(), ordered by machine_id.
   virtual Result<std::vector<Machine>> ListLiveMachines() = 0;
@@ -74,11 +75,9 @@ class Store {
 
   /// Every request, oldest first, `limit` at a time after `after_id` (""
   /// starts at the beginning); used by migration and export.
-  virtual Result<std::vector<Request>> ScanRequests(const std::string& after_id,
-                                                    int64_t limit) = 0;
+  virtual Result<std::vector<Request>> ScanRequests(const std::string& after_id, int64_t limit) = 0;
   /// Every machine, by machine_id, `limit` at a time after `after_id`.
-  virtual Result<std::vector<Machine>> ScanMachines(const std::string& after_id,
-                                                    int64_t limit) = 0;
+  virtual Result<std::vector<Machine>> ScanMachines(const std::string& after_id, int64_t limit) = 0;
 
   /// Number of requests and machines held (for migration checks and stats).
   virtual Result<int64_t> CountRequests() = 0;
