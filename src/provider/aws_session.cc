@@ -1,0 +1,63 @@
+#include "provider/aws_session.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "aws/credentials.h"
+#include "aws/curl_transport.h"
+#include "provider/aws_provider.h"
+
+namespace ohfp {
+
+AwsSession::AwsSession() = default;
+AwsSession::~AwsSession() = default;
+
+Result<std::unique_ptr<AwsSession>> AwsSession::Create(
+    const ProviderConfig& config, const Directories& dirs, const Clock* clock,
+    const std::map<std::string, std::string>& env, int64_t deadline_ms) {
+  const AwsSettings& settings = config.aws;
+  if (settings.region.empty()) return Status::Configuration("no AWS region configured");
+
+  std::unique_ptr<AwsSession> session(new AwsSession());
+  if (clock == nullptr) clock = &session->system_clock_;
+
+  aws::ProxySettings proxy;
+  proxy.host = settings.proxy_host;
+  proxy.port = settings.proxy_port;
+  session->transport_ = std::make_unique<aws::CurlTransport>(proxy);
+
+  // Container and instance-metadata credentials live on link-local or
+  // loopback addresses that a corporate proxy cannot reach.
+  aws::HttpTransport* credential_transport = session->transport_.get();
+  if (!proxy.host.empty()) {
+    session->local_transport_ = std::make_unique<aws::CurlTransport>();
+    credential_transport = session->local_transport_.get();
+  }
+  session->credentials_ = aws::DefaultCredentialChain(
+      env, settings.credential_file, settings.profile, credential_transport, clock);
+
+  aws::ClientOptions options;
+  options.region = settings.region;
+  options.endpoint_url = settings.endpoint_url;
+  options.connect_timeout_ms = settings.connection_timeout_ms;
+  // Describes run on every poll and must ride out throttling, so never fewer
+  // than the SDKs' three attempts; a launch is safe to repeat because it
+  // carries a client token.
+  options.max_attempts =
+      static_cast<int>(std::max<int64_t>(3, 1 + settings.request_retry_attempts));
+  options.deadline_ms = deadline_ms;
+  session->client_ = std::make_unique<aws::AwsClient>(options, session->transport_.get(),
+                                                      session->credentials_.get(), clock, env);
+
+  session->provider_ =
+      std::make_unique<AwsProvider>(session->client_.get(), AwsProviderOptions{dirs.confdir});
+  return session;
+}
+
+Provider& AwsSession::provider() { return *provider_; }
+
+aws::AwsClient& AwsSession::client() { return *client_; }
+
+const aws::ClientStats& AwsSession::stats() const { return client_->stats(); }
+
+}  // namespace ohfp
