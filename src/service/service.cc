@@ -1,0 +1,738 @@
+#include "service/service.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <utility>
+
+#include <spdlog/spdlog.h>
+
+#include "service/status_rules.h"
+
+namespace ohfp {
+
+namespace {
+
+using json = nlohmann::json;
+
+constexpr int64_t kMaxLaunchAttempts = 3;
+constexpr const char* kFinalMachinesKey = "final_machines";
+
+/// A launch error after which nothing can have been created: EC2 refused
+/// the call (a 4xx that is not throttling), or we refused it ourselves.
+/// Anything else (no answer, 5xx, throttled until the deadline) may have
+/// launched machines, so the request stays pending and is reconciled later.
+bool LaunchMayHaveHappened(const Status& s) {
+  const json& d = s.details();
+  if (!d.is_object()) return false;
+  if (d.contains("transport")) return true;
+  if (d.value("deadline_exceeded", false)) return true;
+  if (d.value("retryable", false)) return true;
+  auto it = d.find("http_status");
+  return it != d.end() && it->is_number_integer() && it->get<int>() >= 500;
+}
+
+json SnapshotMachine(const MachineReport& r) {
+  const Machine& m = r.machine;
+  return {{"machine_id", m.machine_id},
+          {"name", m.name},
+          {"result", r.result},
+          {"message", r.message},
+          {"state", m.state},
+          {"state_reason", m.state_reason},
+          {"private_ip", m.private_ip},
+          {"public_ip", m.public_ip},
+          {"launch_time", m.launch_time},
+          {"price_type", m.price_type},
+          {"instance_type", m.instance_type},
+          {"template_id", m.template_id},
+          {"request_id", m.request_id},
+          {"return_request_id", m.return_request_id},
+          {"updated_at", m.updated_at}};
+}
+
+MachineReport MachineFromSnapshot(const json& j) {
+  MachineReport r;
+  Machine& m = r.machine;
+  m.machine_id = j.value("machine_id", "");
+  m.name = j.value("name", "");
+  m.state = j.value("state", "");
+  m.state_reason = j.value("state_reason", "");
+  m.private_ip = j.value("private_ip", "");
+  m.public_ip = j.value("public_ip", "");
+  m.launch_time = j.value("launch_time", int64_t{0});
+  m.price_type = j.value("price_type", "");
+  m.instance_type = j.value("instance_type", "");
+  m.template_id = j.value("template_id", "");
+  m.request_id = j.value("request_id", "");
+  m.return_request_id = j.value("return_request_id", "");
+  m.updated_at = j.value("updated_at", int64_t{0});
+  r.result = j.value("result", "");
+  r.message = j.value("message", "");
+  return r;
+}
+
+std::vector<MachineReport> FrozenReports(const Request& r) {
+  std::vector<MachineReport> out;
+  auto it = r.handles.find(kFinalMachinesKey);
+  if (it == r.handles.end() || !it->is_array()) return out;
+  for (const json& j : *it) {
+    if (j.is_object()) out.push_back(MachineFromSnapshot(j));
+  }
+  return out;
+}
+
+RequestReport ReportFor(const Request& r, std::vector<MachineReport> machines) {
+  RequestReport report;
+  report.request_id = r.request_id;
+  report.request = r;
+  report.hf_status = HostFactoryStatus(r.state);
+  report.message = r.message;
+  report.machines = std::move(machines);
+  // The frozen machines already travel in `machines`; keep them out of the
+  // handles a person sees with --long.
+  report.request.handles.erase(kFinalMachinesKey);
+  return report;
+}
+
+RequestReport UnknownReport(const std::string& id) {
+  RequestReport report;
+  report.request_id = id;
+  report.known = false;
+  report.hf_status = kHfCompleteWithError;
+  report.message = "unknown request id";
+  return report;
+}
+
+void MergeHandles(const json& from, json* into) {
+  if (!into->is_object()) *into = json::object();
+  for (const auto& [key, value] : from.items()) {
+    if (value.is_array() && into->contains(key) && (*into)[key].is_array()) {
+      for (const auto& v : value) (*into)[key].push_back(v);
+    } else {
+      (*into)[key] = value;
+    }
+  }
+}
+
+bool SameObservation(const Machine& a, const Machine& b) {
+  return a.state == b.state && a.state_reason == b.state_reason && a.name == b.name &&
+         a.private_ip == b.private_ip && a.public_ip == b.public_ip &&
+         a.instance_type == b.instance_type && a.launch_time == b.launch_time &&
+         a.price_type == b.price_type;
+}
+
+}  // namespace
+
+struct Service::Refresh {
+  StoreChange change;
+  std::map<std::string, std::vector<MachineReport>> reports;  // by request id
+};
+
+Machine MachineFromInstance(const Instance& instance, const Request& request, int64_t now) {
+  Machine m;
+  m.machine_id = instance.instance_id;
+  m.request_id = request.request_id;
+  m.template_id = request.template_id;
+  ApplyInstance(instance, now, &m);
+  return m;
+}
+
+void ApplyInstance(const Instance& i, int64_t now, Machine* m) {
+  m->state = i.state;
+  m->state_reason = i.state_reason;
+  if (m->name.empty()) m->name = !i.private_dns_name.empty() ? i.private_dns_name : "";
+  if (!i.private_ip.empty()) m->private_ip = i.private_ip;
+  if (!i.public_ip.empty()) m->public_ip = i.public_ip;
+  if (!i.instance_type.empty()) m->instance_type = i.instance_type;
+  if (i.launch_time > 0) m->launch_time = i.launch_time;
+  m->price_type = i.lifecycle == "spot" ? "spot" : "ondemand";
+  m->updated_at = now;
+}
+
+Service::Service(Store* store, const TemplateSet* templates, ProviderSource provider,
+                 const Clock* clock, IdGenerator* ids, ServiceOptions options)
+    : store_(store),
+      templates_(templates),
+      provider_source_(std::move(provider)),
+      clock_(clock),
+      ids_(ids),
+      options_(options) {}
+
+Result<Provider*> Service::provider() {
+  if (provider_ != nullptr) return provider_;
+  auto p = provider_source_();
+  if (!p.ok()) return p.status();
+  provider_ = *p;
+  return provider_;
+}
+
+Result<TemplatesReport> Service::GetAvailableTemplates(const std::string& provider_api) {
+  TemplatesReport report;
+  report.rejected = templates_->rejected;
+  for (const Template& t : templates_->templates) {
+    if (!provider_api.empty() && t.provider_api != provider_api) continue;
+    auto held = store_->HeldCount(t.template_id);
+    if (!held.ok()) return held.status();
+    report.templates.push_back({&t, *held});
+  }
+  return report;
+}
+
+void Service::Finalize(Request* r, const std::vector<MachineReport>& reports,
+                       const std::string& message, RequestState state) {
+  assert(IsFinal(state));
+  const int64_t now = clock_->NowSeconds();
+  json frozen = json::array();
+  for (const auto& m : reports) frozen.push_back(SnapshotMachine(m));
+  r->state = state;
+  r->message = message;
+  r->updated_at = now;
+  r->completed_at = now;
+  r->handles[kFinalMachinesKey] = std::move(frozen);
+  spdlog::info("{} final: {} ({})", r->request_id, RequestStateName(state), message);
+}
+
+void Service::ApplyLaunch(Request* r, const LaunchResult& launch, Refresh* refresh) {
+  const int64_t now = clock_->NowSeconds();
+  std::vector<MachineReport>& reports = refresh->reports[r->request_id];
+  for (const Instance& i : launch.instances) {
+    Machine m = MachineFromInstance(i, *r, now);
+    reports.push_back(AcquisitionMachineReport(m));
+    refresh->change.machines.push_back(std::move(m));
+  }
+  MergeHandles(launch.handles, &r->handles);
+  r->state = RequestState::kInProgress;
+  r->updated_at = now;
+  r->message = launch.message.empty()
+                   ? std::to_string(launch.instances.size()) + " instances launching"
+                   : launch.message;
+  spdlog::info("{} launched {} instances", r->request_id, launch.instances.size());
+}
+
+Result<SubmitReport> Service::RequestMachines(const std::string& template_id, int64_t count) {
+  const Template* tmpl = templates_->Find(template_id);
+  if (tmpl == nullptr) {
+    return Status::Error(ErrorCode::kTemplateNotFound,
+                         "template '" + template_id + "' is not defined (or is invalid)",
+                         {{"template_id", template_id}});
+  }
+  if (count < 1 || count > kMaxMachineCount) {
+    return Status::InvalidRequest("machineCount must be between 1 and " +
+                                  std::to_string(kMaxMachineCount));
+  }
+  // Set up the cloud side first: a failure here must not leave a record.
+  auto p = provider();
+  if (!p.ok()) return p.status();
+
+  const int64_t now = clock_->NowSeconds();
+  Request r;
+  r.request_id = "req-" + ids_->NewUuid();
+  r.kind = RequestKind::kAcquire;
+  r.template_id = template_id;
+  r.provider_api = tmpl->provider_api;
+  r.machine_count = count;
+  r.state = RequestState::kPending;
+  r.client_token = r.request_id;
+  r.created_at = r.updated_at = now;
+  r.launch_attempts = 1;  // counted before the call, so a crash cannot hide one
+  r.message = "launch requested";
+  OHFP_RETURN_IF_ERROR(store_->CreateAcquireRequest(r, tmpl->max_number));
+  spdlog::info("{} recorded: {} x {}", r.request_id, count, template_id);
+
+  Refresh refresh;
+  auto launch = (*p)->Launch(*tmpl, r);
+  SubmitReport report;
+  if (launch.ok()) {
+    ApplyLaunch(&r, *launch, &refresh);
+    report.message = "Request submitted to EC2: " + r.message + ".";
+  } else if (LaunchMayHaveHappened(launch.status())) {
+    r.updated_at = clock_->NowSeconds();
+    r.message = "launch not confirmed yet (" + launch.status().message() +
+                "); the next status poll reconciles it";
+    report.message = "Request submitted; " + r.message + ".";
+    spdlog::warn("{} {}", r.request_id, r.message);
+  } else {
+    Finalize(&r, {}, "launch failed: " + launch.status().message(), RequestState::kFailed);
+    report.message = "Request failed: " + launch.status().message();
+    spdlog::error("{} {}", r.request_id, r.message);
+  }
+  refresh.change.requests.push_back(r);
+  OHFP_RETURN_IF_ERROR(store_->Commit(refresh.change));
+  report.request = r;
+  for (const auto& m : refresh.change.machines) report.machines.push_back(m);
+  return report;
+}
+
+Status Service::AdoptOrRelaunch(std::vector<Request*>& pending, Refresh* refresh) {
+  auto p = provider();
+  if (!p.ok()) return p.status();
+  std::vector<std::string> ids;
+  for (Request* r : pending) ids.push_back(r->request_id);
+  auto found = (*p)->FindByRequest(ids);
+  if (!found.ok()) return found.status();
+  std::map<std::string, std::vector<Instance>> by_request;
+  for (const Instance& i : *found) by_request[i.request_id].push_back(i);
+
+  const int64_t now = clock_->NowSeconds();
+  for (Request* r : pending) {
+    auto it = by_request.find(r->request_id);
+    if (it != by_request.end()) {
+      LaunchResult adopted;
+      adopted.instances = it->second;
+      adopted.message =
+          std::to_string(it->second.size()) + " instances found by tag after an interrupted launch";
+      ApplyLaunch(r, adopted, refresh);
+      refresh->change.requests.push_back(*r);
+      continue;
+    }
+    if (now - r->updated_at < options_.orphan_after_sec) continue;  // still being launched
+
+    const Template* tmpl = templates_->Find(r->template_id);
+    if (tmpl == nullptr) {
+      Finalize(r, {}, "template '" + r->template_id + "' no longer exists", RequestState::kFailed);
+    } else if (r->launch_attempts >= kMaxLaunchAttempts) {
+      Finalize(r, {},
+               "launch never confirmed after " + std::to_string(r->launch_attempts) + " attempts",
+               RequestState::kFailed);
+    } else {
+      // The attempt is recorded before the call, like the first one.
+      ++r->launch_attempts;
+      r->updated_at = now;
+      OHFP_RETURN_IF_ERROR(store_->Commit({{*r}, {}}));
+      spdlog::warn("{} orphaned; launching again with the same token (attempt {})", r->request_id,
+                   r->launch_attempts);
+      auto launch = (*p)->Launch(*tmpl, *r);
+      if (launch.ok()) {
+        ApplyLaunch(r, *launch, refresh);
+      } else if (LaunchMayHaveHappened(launch.status())) {
+        r->message = "launch not confirmed yet (" + launch.status().message() + ")";
+      } else {
+        Finalize(r, {}, "launch failed: " + launch.status().message(), RequestState::kFailed);
+      }
+    }
+    refresh->change.requests.push_back(*r);
+  }
+  // Adopted and relaunched machines must be in the store before the caller
+  // describes the machines of every in-progress request.
+  OHFP_RETURN_IF_ERROR(store_->Commit(refresh->change));
+  refresh->change = StoreChange();
+  return Status();
+}
+
+Status Service::RefreshAcquisitions(std::vector<Request*>& requests, Refresh* refresh) {
+  std::vector<Request*> pending;
+  for (Request* r : requests) {
+    if (r->state == RequestState::kPending) pending.push_back(r);
+  }
+  if (!pending.empty()) OHFP_RETURN_IF_ERROR(AdoptOrRelaunch(pending, refresh));
+
+  std::vector<Request*> launched;
+  std::vector<std::string> ids;
+  for (Request* r : requests) {
+    if (r->state == RequestState::kInProgress) {
+      launched.push_back(r);
+      ids.push_back(r->request_id);
+    }
+  }
+  if (launched.empty()) return Status();
+  refresh->reports.clear();
+
+  auto machines = store_->MachinesOfRequests(ids);
+  if (!machines.ok()) return machines.status();
+  std::vector<std::string> instance_ids;
+  for (const Machine& m : *machines) instance_ids.push_back(m.machine_id);
+
+  auto p = provider();
+  if (!p.ok()) return p.status();
+  auto instances = (*p)->Describe(instance_ids);
+  if (!instances.ok()) return instances.status();
+  std::map<std::string, const Instance*> seen;
+  for (const Instance& i : *instances) seen[i.instance_id] = &i;
+
+  const int64_t now = clock_->NowSeconds();
+  std::vector<std::string> stuck;
+  std::map<std::string, std::vector<Machine>> by_request;
+  for (const Machine& before : *machines) {
+    Machine m = before;
+    auto it = seen.find(m.machine_id);
+    if (it != seen.end()) {
+      ApplyInstance(*it->second, now, &m);
+    } else if (m.state != "terminated") {
+      int64_t since = m.launch_time > 0 ? m.launch_time : m.updated_at;
+      if (now - since >= options_.not_found_grace_sec) {
+        m.state = "terminated";
+        m.state_reason = "instance no longer exists in EC2";
+      }
+    }
+    if (m.state == "pending" && m.launch_time > 0 &&
+        now - m.launch_time > options_.pending_timeout_sec) {
+      stuck.push_back(m.machine_id);
+      m.state = "shutting-down";
+      m.state_reason = "pending for more than " + std::to_string(options_.pending_timeout_sec) +
+                       " s; terminated";
+    }
+    if (!SameObservation(m, before)) refresh->change.machines.push_back(m);
+    by_request[m.request_id].push_back(std::move(m));
+  }
+  if (!stuck.empty()) {
+    spdlog::warn("terminating {} instances stuck pending", stuck.size());
+    OHFP_RETURN_IF_ERROR((*p)->Release(stuck));
+  }
+
+  for (Request* r : launched) {
+    std::vector<MachineReport> reports;
+    for (const Machine& m : by_request[r->request_id]) {
+      reports.push_back(AcquisitionMachineReport(m));
+    }
+    Verdict v = DecideAcquisition(*r, reports);
+    if (IsFinal(v.state)) {
+      Finalize(r, reports, v.message, v.state);
+      refresh->change.requests.push_back(*r);
+    } else if (v.message != r->message) {
+      r->message = v.message;
+      r->updated_at = now;
+      refresh->change.requests.push_back(*r);
+    }
+    refresh->reports[r->request_id] = std::move(reports);
+  }
+  return Status();
+}
+
+Status Service::RefreshReturns(std::vector<Request*>& requests, Refresh* refresh) {
+  std::vector<std::string> machine_ids;
+  for (Request* r : requests) {
+    machine_ids.insert(machine_ids.end(), r->machine_ids.begin(), r->machine_ids.end());
+  }
+  auto machines = store_->GetMachines(machine_ids);
+  if (!machines.ok()) return machines.status();
+  std::map<std::string, Machine> by_id;
+  for (const Machine& m : *machines) by_id[m.machine_id] = m;
+
+  auto p = provider();
+  if (!p.ok()) return p.status();
+
+  // A return still pending never got its terminate call through (or its
+  // process died first); terminating again is harmless.
+  std::vector<std::string> to_release;
+  for (Request* r : requests) {
+    if (r->state != RequestState::kPending) continue;
+    for (const auto& id : r->machine_ids) {
+      auto it = by_id.find(id);
+      if (it != by_id.end() && IsLive(it->second)) to_release.push_back(id);
+    }
+  }
+  if (!to_release.empty()) OHFP_RETURN_IF_ERROR((*p)->Release(to_release));
+
+  std::vector<std::string> ids;
+  for (const auto& [id, m] : by_id) {
+    if (m.state != "terminated") ids.push_back(id);
+  }
+  auto instances = (*p)->Describe(ids);
+  if (!instances.ok()) return instances.status();
+  std::set<std::string> present;
+  const int64_t now = clock_->NowSeconds();
+  for (const Instance& i : *instances) {
+    present.insert(i.instance_id);
+    Machine& m = by_id[i.instance_id];
+    Machine before = m;
+    ApplyInstance(i, now, &m);
+    if (!SameObservation(m, before)) refresh->change.machines.push_back(m);
+  }
+  for (const auto& id : ids) {
+    if (present.count(id)) continue;
+    Machine& m = by_id[id];
+    m.state = "terminated";
+    m.state_reason = "instance no longer exists in EC2";
+    m.updated_at = now;
+    refresh->change.machines.push_back(m);
+  }
+
+  for (Request* r : requests) {
+    std::vector<MachineReport> reports;
+    for (const auto& id : r->machine_ids) {
+      auto it = by_id.find(id);
+      Machine m = it != by_id.end() ? it->second : Machine{};
+      if (it == by_id.end()) {
+        m.machine_id = id;
+        m.state = "terminated";
+      }
+      reports.push_back(ReturnMachineReport(m));
+    }
+    Verdict v = DecideReturn(*r, reports);
+    if (IsFinal(v.state)) {
+      Finalize(r, reports, v.message, v.state);
+    } else {
+      r->state = RequestState::kInProgress;
+      r->message = v.message;
+      r->updated_at = now;
+    }
+    refresh->change.requests.push_back(*r);
+    refresh->reports[r->request_id] = std::move(reports);
+  }
+  return Status();
+}
+
+Result<std::vector<RequestReport>> Service::GetRequestStatus(const std::vector<std::string>& ids) {
+  auto found = store_->GetRequests(ids);
+  if (!found.ok()) return found.status();
+  std::map<std::string, Request> by_id;
+  for (Request& r : *found) by_id[r.request_id] = std::move(r);
+
+  std::vector<Request*> acquisitions, returns;
+  for (auto& [id, r] : by_id) {
+    if (IsFinal(r.state)) continue;
+    (r.kind == RequestKind::kAcquire ? acquisitions : returns).push_back(&r);
+  }
+
+  // A cloud failure while refreshing leaves those requests running (Host
+  // Factory polls again); only a store failure fails the whole answer.
+  Refresh acquired, returned;
+  std::string cloud_error;
+  if (!acquisitions.empty()) {
+    Status s = RefreshAcquisitions(acquisitions, &acquired);
+    if (!s.ok() && s.code() != ErrorCode::kProviderError) return s;
+    if (!s.ok()) cloud_error = s.message();
+    OHFP_RETURN_IF_ERROR(store_->Commit(acquired.change));
+  }
+  if (!returns.empty()) {
+    Status s = RefreshReturns(returns, &returned);
+    if (!s.ok() && s.code() != ErrorCode::kProviderError) return s;
+    if (!s.ok()) cloud_error = s.message();
+    OHFP_RETURN_IF_ERROR(store_->Commit(returned.change));
+  }
+  if (!cloud_error.empty()) spdlog::warn("status refresh incomplete: {}", cloud_error);
+
+  std::vector<RequestReport> reports;
+  for (const std::string& id : ids) {
+    auto it = by_id.find(id);
+    if (it == by_id.end()) {
+      reports.push_back(UnknownReport(id));
+      continue;
+    }
+    const Request& r = it->second;
+    if (IsFinal(r.state)) {
+      reports.push_back(ReportFor(r, FrozenReports(r)));
+      continue;
+    }
+    Refresh& refresh = r.kind == RequestKind::kAcquire ? acquired : returned;
+    bool refreshed = refresh.reports.count(id) > 0;
+    RequestReport report = ReportFor(r, refresh.reports[id]);
+    if (!cloud_error.empty() && !refreshed) {
+      report.message = r.message + " (status not refreshed: " + cloud_error + ")";
+    }
+    reports.push_back(std::move(report));
+  }
+  return reports;
+}
+
+Result<std::vector<RequestReport>> Service::GetActiveRequestStatus() {
+  RequestFilter filter;
+  filter.active_only = true;
+  auto active = store_->ListRequests(filter);
+  if (!active.ok()) return active.status();
+  std::vector<std::string> ids;
+  for (const Request& r : *active) ids.push_back(r.request_id);
+  return GetRequestStatus(ids);
+}
+
+Result<std::vector<Machine>> Service::ResolveMachines(const std::vector<MachineRef>& refs) {
+  std::vector<std::string> ids, names;
+  for (const auto& ref : refs) {
+    if (!ref.machine_id.empty()) ids.push_back(ref.machine_id);
+    if (!ref.name.empty()) names.push_back(ref.name);
+  }
+  auto by_id = store_->GetMachines(ids);
+  if (!by_id.ok()) return by_id.status();
+  auto by_name = store_->FindMachinesByName(names);
+  if (!by_name.ok()) return by_name.status();
+  std::map<std::string, Machine> known_ids;
+  std::map<std::string, Machine> known_names;
+  for (const Machine& m : *by_id) known_ids[m.machine_id] = m;
+  for (const Machine& m : *by_name) known_names[m.name] = m;
+
+  // Hosts ohfp does not hold (lost state, another provider's) are looked up
+  // in the cloud, once for all of them.
+  std::vector<std::string> ask_ids, ask_names;
+  for (const auto& ref : refs) {
+    if (!ref.machine_id.empty()) {
+      if (!known_ids.count(ref.machine_id)) ask_ids.push_back(ref.machine_id);
+    } else if (!known_names.count(ref.name)) {
+      ask_names.push_back(ref.name);
+    }
+  }
+  std::map<std::string, Instance> cloud_ids, cloud_names;
+  if (!ask_ids.empty() || !ask_names.empty()) {
+    auto p = provider();
+    if (!p.ok()) return p.status();
+    if (!ask_ids.empty()) {
+      auto found = (*p)->Describe(ask_ids);
+      if (!found.ok()) return found.status();
+      for (const Instance& i : *found) cloud_ids[i.instance_id] = i;
+    }
+    if (!ask_names.empty()) {
+      auto found = (*p)->FindByName(ask_names);
+      if (!found.ok()) return found.status();
+      for (const Instance& i : *found) {
+        cloud_names[i.private_dns_name] = i;
+        cloud_names[i.private_ip] = i;
+      }
+    }
+  }
+
+  const int64_t now = clock_->NowSeconds();
+  std::vector<Machine> out;
+  std::set<std::string> taken;
+  for (const auto& ref : refs) {
+    Machine m;
+    if (!ref.machine_id.empty() && known_ids.count(ref.machine_id)) {
+      m = known_ids[ref.machine_id];
+    } else if (ref.machine_id.empty() && known_names.count(ref.name)) {
+      m = known_names[ref.name];
+    } else {
+      const Instance* i = nullptr;
+      if (!ref.machine_id.empty() && cloud_ids.count(ref.machine_id)) {
+        i = &cloud_ids[ref.machine_id];
+      } else if (ref.machine_id.empty() && cloud_names.count(ref.name)) {
+        i = &cloud_names[ref.name];
+      }
+      if (i != nullptr) {
+        Request owner;
+        owner.request_id = i->request_id;
+        owner.template_id = i->template_id;
+        m = MachineFromInstance(*i, owner, now);
+        if (!ref.name.empty()) m.name = ref.name;
+      } else {
+        // Gone from the cloud too; the only identity left is what Host
+        // Factory gave us.
+        m.machine_id = !ref.machine_id.empty() ? ref.machine_id : ref.name;
+        m.name = ref.name;
+        m.state = "terminated";
+        m.state_reason = "instance no longer exists in EC2";
+        m.updated_at = now;
+      }
+    }
+    if (m.name.empty()) m.name = ref.name;
+    if (taken.insert(m.machine_id).second) out.push_back(std::move(m));
+  }
+  return out;
+}
+
+Result<SubmitReport> Service::RequestReturnMachines(const std::vector<MachineRef>& refs) {
+  auto resolved = ResolveMachines(refs);
+  if (!resolved.ok()) return resolved.status();
+  std::vector<Machine>& machines = *resolved;
+
+  const int64_t now = clock_->NowSeconds();
+  Request r;
+  r.request_id = "ret-" + ids_->NewUuid();
+  r.kind = RequestKind::kReturn;
+  r.machine_count = static_cast<int64_t>(machines.size());
+  r.state = RequestState::kPending;
+  r.created_at = r.updated_at = now;
+  std::vector<std::string> live;
+  for (Machine& m : machines) {
+    r.machine_ids.push_back(m.machine_id);
+    m.return_request_id = r.request_id;
+    if (IsLive(m)) live.push_back(m.machine_id);
+  }
+  SubmitReport report;
+  if (machines.empty()) {
+    Finalize(&r, {}, "No Active VM.", RequestState::kComplete);
+    OHFP_RETURN_IF_ERROR(store_->Commit({{r}, {}}));
+    report.request = r;
+    report.message = "No Active VM.";
+    return report;
+  }
+  // The return is durable before anything is terminated, so a crash after
+  // this line is completed by the next status poll.
+  r.message = "termination requested";
+  OHFP_RETURN_IF_ERROR(store_->Commit({{r}, machines}));
+  spdlog::info("{} recorded: return of {} hosts", r.request_id, machines.size());
+
+  report.message = "Termination requested for " + std::to_string(machines.size()) +
+                   (machines.size() == 1 ? " host." : " hosts.");
+  if (!live.empty()) {
+    auto p = provider();
+    Status s = p.ok() ? (*p)->Release(live) : p.status();
+    if (!s.ok()) {
+      spdlog::warn("{} terminate not confirmed: {}", r.request_id, s.message());
+      report.request = r;
+      report.machines = machines;
+      report.message += " Termination will be retried by the next status poll.";
+      return report;
+    }
+  }
+  r.state = RequestState::kInProgress;
+  r.updated_at = clock_->NowSeconds();
+  OHFP_RETURN_IF_ERROR(store_->Commit({{r}, {}}));
+  report.request = r;
+  report.machines = machines;
+  return report;
+}
+
+Result<ReclaimReport> Service::GetReturnRequests(const std::vector<MachineRef>& refs,
+                                                 bool machines_given) {
+  std::vector<Machine> machines;
+  if (machines_given) {
+    auto resolved = ResolveMachines(refs);
+    if (!resolved.ok()) return resolved.status();
+    machines = std::move(*resolved);
+  } else {
+    auto live = store_->ListLiveMachines();
+    if (!live.ok()) return live.status();
+    machines = std::move(*live);
+  }
+  ReclaimReport report;
+  report.checked = static_cast<int64_t>(machines.size());
+  if (machines.empty()) return report;
+
+  std::vector<std::string> ids;
+  for (const Machine& m : machines) {
+    if (m.state != "terminated") ids.push_back(m.machine_id);
+  }
+  std::map<std::string, Instance> seen;
+  if (!ids.empty()) {
+    auto p = provider();
+    if (!p.ok()) return p.status();
+    auto instances = (*p)->Describe(ids);
+    if (!instances.ok()) return instances.status();
+    for (const Instance& i : *instances) seen[i.instance_id] = i;
+  }
+
+  const int64_t now = clock_->NowSeconds();
+  StoreChange change;
+  for (Machine& m : machines) {
+    Machine before = m;
+    auto it = seen.find(m.machine_id);
+    if (it != seen.end()) {
+      ApplyInstance(it->second, now, &m);
+    } else if (m.state != "terminated") {
+      m.state = "terminated";
+      m.state_reason = "instance no longer exists in EC2";
+      m.updated_at = now;
+    }
+    // Only records we hold are updated; a host we never held stays unknown.
+    if (!SameObservation(m, before) && !m.request_id.empty()) change.machines.push_back(m);
+
+    bool gone = m.state == "terminated" || m.state == "shutting-down";
+    bool stopped_by_cloud =
+        (m.state == "stopped" || m.state == "stopping") && m.return_request_id.empty();
+    if (gone || stopped_by_cloud) {
+      std::string reason = m.state_reason.empty() ? m.state : m.state + ": " + m.state_reason;
+      report.machines.push_back({m.name.empty() ? m.machine_id : m.name, m.machine_id, 0, reason});
+    }
+  }
+  OHFP_RETURN_IF_ERROR(store_->Commit(change));
+  return report;
+}
+
+Result<std::vector<Request>> Service::ListReturnRequests(bool active_only, int64_t limit) {
+  RequestFilter filter;
+  filter.kind = RequestKind::kReturn;
+  filter.active_only = active_only;
+  filter.limit = limit;
+  return store_->ListRequests(filter);
+}
+
+}  // namespace ohfp

@@ -1,0 +1,111 @@
+// The request logic: one function per Host Factory verb. It depends only on
+// interfaces (Store, Provider, Clock, IdGenerator), never on SQLite, libcurl
+// or the process environment, so it is tested with fakes.
+//
+// Invariants:
+//  - An acquisition is recorded, with its idempotency token, before the first
+//    cloud call that could create anything; every machine carries the request
+//    id as a tag, so a crash between the two is repaired by the next status
+//    poll (found by tag, or relaunched with the same token).
+//  - Once a request is final its answer never changes: the machines' results
+//    are frozen into the request when it becomes final.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "config/template.h"
+#include "contract/command.h"
+#include "contract/report.h"
+#include "core/clock.h"
+#include "provider/provider.h"
+#include "store/store.h"
+
+namespace ohfp {
+
+struct ServiceOptions {
+  /// Instances still pending this long after launch are terminated and
+  /// reported failed (AWS_INSTANCE_PENDING_TIMEOUT_SEC).
+  int64_t pending_timeout_sec = 180;
+  /// An acquisition whose launch was never confirmed is taken as orphaned
+  /// (its process died) once it is this old; the next status poll looks for
+  /// its machines by tag and, finding none, launches again with the same
+  /// idempotency token. Host Factory's action timeout is the natural value:
+  /// no live process can still be launching after it.
+  int64_t orphan_after_sec = 240;
+  /// A machine the cloud no longer knows is taken as gone only after this
+  /// many seconds since we last saw it (EC2 is eventually consistent).
+  int64_t not_found_grace_sec = 60;
+};
+
+/// Supplies the cloud provider on first use, so verbs that need no cloud
+/// call (getAvailableTemplates) never pay for setting it up.
+using ProviderSource = std::function<Result<Provider*>()>;
+
+class Service {
+ public:
+  /// Every pointer must outlive the service.
+  Service(Store* store, const TemplateSet* templates, ProviderSource provider, const Clock* clock,
+          IdGenerator* ids, ServiceOptions options);
+
+  /// The valid templates (only those of `provider_api` if not empty), each
+  /// with the hosts it holds now.
+  Result<TemplatesReport> GetAvailableTemplates(const std::string& provider_api);
+
+  /// Records an acquisition of `count` hosts of `template_id` and launches
+  /// them. Refuses (kResourceLimitExceeded) a count that would take the
+  /// template past maxNumber. A launch the cloud refused outright is
+  /// recorded as failed and still answered with its request id.
+  Result<SubmitReport> RequestMachines(const std::string& template_id, int64_t count);
+
+  /// The status of each request id, in the order given; an unknown id is
+  /// answered complete_with_error. Non-final requests are refreshed from the
+  /// cloud with as few calls as the machine count allows.
+  Result<std::vector<RequestReport>> GetRequestStatus(const std::vector<std::string>& ids);
+
+  /// Status of every request that is not final yet.
+  Result<std::vector<RequestReport>> GetActiveRequestStatus();
+
+  /// Records a return of these hosts and asks the cloud to terminate them.
+  /// Always answers with a new return request id.
+  Result<SubmitReport> RequestReturnMachines(const std::vector<MachineRef>& machines);
+
+  /// Hosts the cloud has taken or is taking back: of `machines` when
+  /// `machines_given`, else of every live host ohfp holds.
+  Result<ReclaimReport> GetReturnRequests(const std::vector<MachineRef>& machines,
+                                          bool machines_given);
+
+  /// The return requests ohfp holds, newest first.
+  Result<std::vector<Request>> ListReturnRequests(bool active_only, int64_t limit);
+
+ private:
+  struct Refresh;
+
+  Result<Provider*> provider();
+  Status RefreshAcquisitions(std::vector<Request*>& requests, Refresh* refresh);
+  Status RefreshReturns(std::vector<Request*>& requests, Refresh* refresh);
+  Status AdoptOrRelaunch(std::vector<Request*>& pending, Refresh* refresh);
+  void ApplyLaunch(Request* request, const LaunchResult& launch, Refresh* refresh);
+  void Finalize(Request* request, const std::vector<MachineReport>& reports,
+                const std::string& message, RequestState state);
+  Result<std::vector<Machine>> ResolveMachines(const std::vector<MachineRef>& refs);
+
+  Store* store_;
+  const TemplateSet* templates_;
+  ProviderSource provider_source_;
+  Provider* provider_ = nullptr;
+  const Clock* clock_;
+  IdGenerator* ids_;
+  ServiceOptions options_;
+};
+
+/// A machine record for a freshly seen instance of `request`.
+Machine MachineFromInstance(const Instance& instance, const Request& request, int64_t now);
+
+/// Copies what the cloud says now into `machine`; the host name is kept once
+/// known, and addresses are kept when the cloud strips them on termination.
+void ApplyInstance(const Instance& instance, int64_t now, Machine* machine);
+
+}  // namespace ohfp

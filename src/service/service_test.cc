@@ -1,0 +1,347 @@
+#include "service/service.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <memory>
+
+#include <gtest/gtest.h>
+
+#include "support/fakes.h"
+
+namespace ohfp {
+namespace {
+
+using testing::FakeClock;
+using testing::FakeProvider;
+using testing::SequentialIds;
+
+Template MakeTemplate(const std::string& id, int64_t max_number) {
+  Template t;
+  t.template_id = id;
+  t.max_number = max_number;
+  t.vm_type = "t3.micro";
+  t.image_id = "ami-12345678";
+  t.attributes["type"] = {"String", "X86_64"};
+  t.attributes["ncpus"] = {"Numeric", "1"};
+  t.attributes["nram"] = {"Numeric", "1024"};
+  return t;
+}
+
+Status AwsError(const std::string& code, int http_status) {
+  Status s = Status::Provider("RunInstances failed: " + code);
+  s.mutable_details() = {{"aws_code", code}, {"http_status", http_status}, {"retryable", false}};
+  return s;
+}
+
+class ServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("ohfp-service-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    auto store = OpenStore({"sqlite", (dir_ / "ohfp.db").string()});
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    store_ = std::move(*store);
+    templates_.templates.push_back(MakeTemplate("small", 10));
+    templates_.templates.push_back(MakeTemplate("unlimited", -1));
+    templates_.templates.push_back(MakeTemplate("never", 0));
+    options_.orphan_after_sec = 240;
+    cloud_.clock = &clock_;
+    service_ = std::make_unique<Service>(
+        store_.get(), &templates_, [this]() -> Result<Provider*> { return &cloud_; }, &clock_,
+        &ids_, options_);
+  }
+  void TearDown() override {
+    service_.reset();
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  std::string Acquire(const std::string& tmpl, int64_t n) {
+    auto r = service_->RequestMachines(tmpl, n);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? r->request.request_id : "";
+  }
+
+  RequestReport Status1(const std::string& id) {
+    auto r = service_->GetRequestStatus({id});
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->size(), 1u);
+    return r->at(0);
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<Store> store_;
+  TemplateSet templates_;
+  FakeClock clock_;
+  SequentialIds ids_;
+  FakeProvider cloud_;
+  ServiceOptions options_;
+  std::unique_ptr<Service> service_;
+};
+
+TEST_F(ServiceTest, AcquisitionRunsUntilEveryHostRunsThenCompletes) {
+  std::string id = Acquire("small", 3);
+  EXPECT_EQ(id.rfind("req-", 0), 0u);
+  EXPECT_EQ(cloud_.launch_calls, 1);
+
+  RequestReport pending = Status1(id);
+  EXPECT_EQ(pending.hf_status, "running");
+  ASSERT_EQ(pending.machines.size(), 3u);
+  for (const auto& m : pending.machines) EXPECT_EQ(m.result, "executing");
+
+  cloud_.SetState(id, "running");
+  RequestReport done = Status1(id);
+  EXPECT_EQ(done.hf_status, "complete");
+  ASSERT_EQ(done.machines.size(), 3u);
+  for (const auto& m : done.machines) {
+    EXPECT_EQ(m.result, "succeed");
+    EXPECT_EQ(m.machine.name.rfind("ip-10-0-1-", 0), 0u);
+    EXPECT_FALSE(m.machine.private_ip.empty());
+    EXPECT_GT(m.machine.launch_time, 0);
+  }
+}
+
+TEST_F(ServiceTest, FinalAnswerNeverChangesAndIsNotPolledAgain) {
+  std::string id = Acquire("small", 2);
+  cloud_.SetState(id, "running");
+  ASSERT_EQ(Status1(id).hf_status, "complete");
+  int describes = cloud_.describe_calls;
+
+  cloud_.SetState(id, "terminated", "Server.SpotInstanceTermination");
+  RequestReport later = Status1(id);
+  EXPECT_EQ(later.hf_status, "complete");
+  for (const auto& m : later.machines) {
+    EXPECT_EQ(m.result, "succeed");
+    EXPECT_EQ(m.machine.state, "running");
+  }
+  EXPECT_EQ(cloud_.describe_calls, describes);
+}
+
+TEST_F(ServiceTest, UnknownRequestIsCompleteWithErrorNeverRunning) {
+  RequestReport r = Status1("req-00000000-0000-4000-8000-999999999999");
+  EXPECT_FALSE(r.known);
+  EXPECT_EQ(r.hf_status, "complete_with_error");
+  EXPECT_EQ(r.message, "unknown request id");
+  EXPECT_TRUE(r.machines.empty());
+}
+
+TEST_F(ServiceTest, UnknownTemplateIsTemplateNotFound) {
+  auto r = service_->RequestMachines("nope", 1);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), ErrorCode::kTemplateNotFound);
+  EXPECT_EQ(cloud_.launch_calls, 0);
+}
+
+TEST_F(ServiceTest, MaxNumberCountsHeldHostsPlusAskedFor) {
+  Acquire("small", 6);
+  auto over = service_->RequestMachines("small", 5);
+  ASSERT_FALSE(over.ok());
+  EXPECT_EQ(over.status().code(), ErrorCode::kResourceLimitExceeded);
+  EXPECT_EQ(cloud_.launch_calls, 1);
+  Acquire("small", 4);  // exactly up to the limit
+  EXPECT_FALSE(service_->RequestMachines("never", 1).ok());
+  Acquire("unlimited", 500);
+}
+
+TEST_F(ServiceTest, ReturnedHostsNoLongerCountAgainstMaxNumber) {
+  std::string id = Acquire("small", 10);
+  cloud_.SetState(id, "running");
+  RequestReport done = Status1(id);
+  ASSERT_FALSE(service_->RequestMachines("small", 1).ok());
+
+  std::vector<MachineRef> refs;
+  for (const auto& m : done.machines) refs.push_back({m.machine.machine_id, m.machine.name});
+  ASSERT_TRUE(service_->RequestReturnMachines(refs).ok());
+  Acquire("small", 10);
+}
+
+TEST_F(ServiceTest, RefusedLaunchIsRecordedAsFailed) {
+  cloud_.next_launch_error = AwsError("InsufficientInstanceCapacity", 400);
+  auto r = service_->RequestMachines("small", 2);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->request.state, RequestState::kFailed);
+  RequestReport s = Status1(r->request.request_id);
+  EXPECT_EQ(s.hf_status, "complete_with_error");
+  EXPECT_NE(s.message.find("InsufficientInstanceCapacity"), std::string::npos);
+}
+
+TEST_F(ServiceTest, LostLaunchAnswerIsAdoptedByTagNotLaunchedTwice) {
+  Status lost = Status::Provider("connection reset");
+  lost.mutable_details() = {{"transport", "io"}};
+  cloud_.next_launch_error = lost;
+  cloud_.launch_anyway = true;  // EC2 launched; we never heard
+  auto r = service_->RequestMachines("small", 2);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->request.state, RequestState::kPending);
+  std::string id = r->request.request_id;
+
+  clock_.Advance(300);
+  cloud_.SetState(id, "running");
+  RequestReport s = Status1(id);
+  EXPECT_EQ(s.hf_status, "complete");
+  EXPECT_EQ(s.machines.size(), 2u);
+  EXPECT_EQ(cloud_.launch_calls, 1);
+  EXPECT_EQ(cloud_.instances.size(), 2u);
+}
+
+TEST_F(ServiceTest, OrphanedRequestIsLaunchedAgainOnlyAfterTheActionTimeout) {
+  // A process that died after recording but before launching.
+  Request r;
+  r.request_id = "req-orphan";
+  r.template_id = "small";
+  r.provider_api = "RunInstances";
+  r.machine_count = 2;
+  r.client_token = r.request_id;
+  r.created_at = r.updated_at = clock_.NowSeconds();
+  r.launch_attempts = 1;
+  ASSERT_TRUE(store_->CreateAcquireRequest(r, 10).ok());
+
+  EXPECT_EQ(Status1("req-orphan").hf_status, "running");
+  EXPECT_EQ(cloud_.launch_calls, 0);  // it may still be launching
+
+  clock_.Advance(241);
+  Status1("req-orphan");
+  EXPECT_EQ(cloud_.launch_calls, 1);
+  cloud_.SetState("req-orphan", "running");
+  RequestReport s = Status1("req-orphan");
+  EXPECT_EQ(s.hf_status, "complete");
+  EXPECT_EQ(s.machines.size(), 2u);
+}
+
+TEST_F(ServiceTest, OneHostLostMeansCompleteWithErrorNamingTheReason) {
+  std::string id = Acquire("small", 3);
+  cloud_.SetState(id, "running");
+  cloud_.SetInstanceState(cloud_.instances.begin()->first, "terminated",
+                          "Server.InsufficientInstanceCapacity");
+  RequestReport s = Status1(id);
+  EXPECT_EQ(s.hf_status, "complete_with_error");
+  EXPECT_NE(s.message.find("2 of 3 hosts running"), std::string::npos);
+  EXPECT_NE(s.message.find("Server.InsufficientInstanceCapacity"), std::string::npos);
+  int failed = 0;
+  for (const auto& m : s.machines) {
+    if (m.result == "fail") {
+      ++failed;
+      EXPECT_FALSE(m.message.empty());
+    }
+  }
+  EXPECT_EQ(failed, 1);
+}
+
+TEST_F(ServiceTest, HostsStuckPendingAreTerminatedAndFail) {
+  std::string id = Acquire("small", 1);
+  clock_.Advance(options_.pending_timeout_sec + 1);
+  RequestReport s = Status1(id);
+  EXPECT_EQ(s.hf_status, "complete_with_error");
+  EXPECT_EQ(cloud_.released.size(), 1u);
+}
+
+TEST_F(ServiceTest, StatusOfManyRequestsDescribesOnce) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 50; ++i) ids.push_back(Acquire("unlimited", 2));
+  int before = cloud_.describe_calls;
+  auto r = service_->GetRequestStatus(ids);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->size(), 50u);
+  EXPECT_EQ(cloud_.describe_calls, before + 1);
+}
+
+TEST_F(ServiceTest, ReturnTerminatesAndCompletesWhenHostsAreGone) {
+  std::string id = Acquire("small", 2);
+  cloud_.SetState(id, "running");
+  RequestReport acquired = Status1(id);
+
+  std::vector<MachineRef> refs;
+  for (const auto& m : acquired.machines) refs.push_back({m.machine.machine_id, m.machine.name});
+  auto ret = service_->RequestReturnMachines(refs);
+  ASSERT_TRUE(ret.ok());
+  std::string ret_id = ret->request.request_id;
+  EXPECT_EQ(ret_id.rfind("ret-", 0), 0u);
+  EXPECT_EQ(cloud_.released.size(), 2u);
+
+  RequestReport during = Status1(ret_id);
+  EXPECT_EQ(during.hf_status, "running");
+  cloud_.SetState(id, "terminated");
+  RequestReport done = Status1(ret_id);
+  EXPECT_EQ(done.hf_status, "complete");
+  ASSERT_EQ(done.machines.size(), 2u);
+  for (const auto& m : done.machines) EXPECT_EQ(m.result, "succeed");
+}
+
+TEST_F(ServiceTest, ReturnByNameOnly) {
+  std::string id = Acquire("small", 1);
+  cloud_.SetState(id, "running");
+  RequestReport acquired = Status1(id);
+  auto ret = service_->RequestReturnMachines({{"", acquired.machines[0].machine.name}});
+  ASSERT_TRUE(ret.ok());
+  ASSERT_EQ(ret->request.machine_ids.size(), 1u);
+  EXPECT_EQ(ret->request.machine_ids[0], acquired.machines[0].machine.machine_id);
+}
+
+TEST_F(ServiceTest, ReturnOfNothingStillGivesAnId) {
+  auto ret = service_->RequestReturnMachines({});
+  ASSERT_TRUE(ret.ok());
+  EXPECT_EQ(ret->request.request_id.rfind("ret-", 0), 0u);
+  EXPECT_EQ(Status1(ret->request.request_id).hf_status, "complete");
+}
+
+TEST_F(ServiceTest, ReturnOfHostsUnknownEverywhereSucceeds) {
+  auto ret = service_->RequestReturnMachines({{"i-0123456789abcdef0", "ip-1-2-3-4"}});
+  ASSERT_TRUE(ret.ok());
+  RequestReport s = Status1(ret->request.request_id);
+  EXPECT_EQ(s.hf_status, "complete");
+  ASSERT_EQ(s.machines.size(), 1u);
+  EXPECT_EQ(s.machines[0].result, "succeed");
+}
+
+TEST_F(ServiceTest, CloudReclaimsAreReportedWithZeroGrace) {
+  std::string id = Acquire("small", 2);
+  cloud_.SetState(id, "running");
+  RequestReport acquired = Status1(id);
+  const Machine& a = acquired.machines[0].machine;
+  const Machine& b = acquired.machines[1].machine;
+
+  auto none = service_->GetReturnRequests({}, false);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->machines.empty());
+  EXPECT_EQ(none->checked, 2);
+
+  cloud_.SetInstanceState(a.machine_id, "terminated", "Server.SpotInstanceTermination");
+  auto some = service_->GetReturnRequests({{a.machine_id, a.name}, {b.machine_id, b.name}}, true);
+  ASSERT_TRUE(some.ok());
+  ASSERT_EQ(some->machines.size(), 1u);
+  EXPECT_EQ(some->machines[0].name, a.name);
+  EXPECT_EQ(some->machines[0].grace_period, 0);
+
+  cloud_.Purge(b.machine_id);
+  auto all = service_->GetReturnRequests({}, false);
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->machines.size(), 1u);  // a is no longer live in the store
+  EXPECT_EQ(all->machines[0].name, b.name);
+}
+
+TEST_F(ServiceTest, CloudErrorDuringStatusKeepsRequestsRunning) {
+  std::string id = Acquire("small", 1);
+  cloud_.next_describe_error = Status::Provider("throttled until the deadline");
+  RequestReport s = Status1(id);
+  EXPECT_EQ(s.hf_status, "running");
+  EXPECT_NE(s.message.find("not refreshed"), std::string::npos);
+}
+
+TEST_F(ServiceTest, TemplatesReportHeldHosts) {
+  Acquire("small", 3);
+  auto r = service_->GetAvailableTemplates("");
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->templates.size(), 3u);
+  EXPECT_EQ(r->templates[0].tmpl->template_id, "small");
+  EXPECT_EQ(r->templates[0].held, 3);
+  auto none = service_->GetAvailableTemplates("EC2Fleet");
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->templates.empty());
+}
+
+}  // namespace
+}  // namespace ohfp
