@@ -1,0 +1,27 @@
+#!/bin/sh
+# Runs one Host Factory verb with the ohfp binary: invoke_provider.sh VERB [-f FILE].
+# Host Factory passes its input as -f FILE; people may pipe JSON on standard input.
+# The binary is $OHFP_BIN, else the build tree next to these scripts, else the
+# installed tree, else the first ohfp on PATH.
+verb=$1
+shift
+
+here=$(CDPATH= cd -- "$(dirname -- "$0")" && pwd)
+bin=${OHFP_BIN:-}
+if [ -z "$bin" ]; then
+  for candidate in "$here/../build/ohfp" "$here/../../../bin/ohfp" "$here/../bin/ohfp"; do
+    if [ -x "$candidate" ]; then
+      bin=$candidate
+      break
+    fi
+  done
+fi
+if [ -z "$bin" ]; then
+  bin=$(command -v ohfp 2>/dev/null)
+fi
+if [ -z "$bin" ] || [ ! -x "$bin" ]; then
+  printf '{"error": "Configuration error", "error_code": "CONFIGURATION_ERROR", "message": "the ohfp binary was not found (set OHFP_BIN)"}\n'
+  exit 2
+fi
+
+exec "$bin" "$verb" --hostfactory "$@"

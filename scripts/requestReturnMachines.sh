@@ -1,0 +1,3 @@
+#!/bin/sh
+# Host Factory provider script: requestReturnMachines -f INPUT_FILE (or JSON on standard input).
+exec "$(dirname -- "$0")/invoke_provider.sh" requestReturnMachines "$@"
