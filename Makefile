@@ -8,6 +8,8 @@
 BUILD ?= build
 BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+# ccache, where the machine has it, makes rebuilds across build trees cheap.
+LAUNCHER := $(if $(shell command -v ccache),-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 
 DEBIAN_PACKAGES := cmake g++ make pkg-config \
   nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev libsqlite3-dev \
@@ -29,7 +31,7 @@ deps:
 	@command -v moto_server >/dev/null || echo "warning: moto_server is not on PATH; the AWS tests and the demo need it"
 
 $(BUILD)/CMakeCache.txt:
-	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(LAUNCHER)
 
 build: $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j$(JOBS)
@@ -41,7 +43,7 @@ demo: deps build
 	scripts/demo.sh $(BUILD)
 
 bench: deps
-	cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release
+	cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release $(LAUNCHER)
 	cmake --build build-bench -j$(JOBS)
 	bench/run.sh build-bench
 
