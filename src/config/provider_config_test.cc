@@ -1,4 +1,5 @@
 #include "config/provider_config.h"
+#include "support/scratch_dir.h"
 
 #include <stdlib.h>
 
@@ -16,31 +17,7 @@ using Env = std::map<std::string, std::string>;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-class ScratchDir {
- public:
-  ScratchDir() {
-    std::string pattern = ::testing::TempDir() + "ohfp_config_XXXXXX";
-    char* made = mkdtemp(pattern.data());
-    EXPECT_NE(made, nullptr);
-    path_ = pattern;
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-
-  const std::string& path() const { return path_; }
-  std::string Write(const std::string& name, const std::string& text) const {
-    std::string file = path_ + "/" + name;
-    std::ofstream(file) << text;
-    return file;
-  }
-
- private:
-  std::string path_;
-};
+using testsupport::ScratchDir;
 
 // A provider instance laid out in a scratch directory.
 class ProviderConfigTest : public ::testing::Test {

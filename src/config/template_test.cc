@@ -1,4 +1,5 @@
 #include "config/template.h"
+#include "support/scratch_dir.h"
 
 #include <stdlib.h>
 
@@ -16,32 +17,7 @@ namespace {
 using nlohmann::json;
 using ::testing::HasSubstr;
 
-// A fresh directory under the test temp dir, removed afterwards.
-class ScratchDir {
- public:
-  ScratchDir() {
-    std::string pattern = ::testing::TempDir() + "ohfp_template_XXXXXX";
-    char* made = mkdtemp(pattern.data());
-    EXPECT_NE(made, nullptr);
-    path_ = pattern;
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-
-  const std::string& path() const { return path_; }
-  std::string Write(const std::string& name, const std::string& text) const {
-    std::string file = path_ + "/" + name;
-    std::ofstream(file) << text;
-    return file;
-  }
-
- private:
-  std::string path_;
-};
+using testsupport::ScratchDir;
 
 // The smallest valid on-demand template in the Host Factory convention.
 json Minimal() {

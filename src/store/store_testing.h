@@ -17,6 +17,7 @@
 #include <gtest/gtest.h>
 
 #include "store/store.h"
+#include "support/scratch_dir.h"
 
 namespace ohfp::store_testing {
 
@@ -56,27 +57,7 @@ inline std::string BackendName(const ::testing::TestParamInfo<StoreBackend>& inf
   return info.param.name;
 }
 
-/// A fresh directory, removed with everything in it at destruction.
-class ScratchDir {
- public:
-  ScratchDir() {
-    const char* base = std::getenv("TEST_TMPDIR");
-    std::string pattern = std::string(base != nullptr ? base : "/tmp") + "/ohfp-store-XXXXXX";
-    if (::mkdtemp(pattern.data()) == nullptr) std::abort();
-    path_ = pattern;
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  ScratchDir(const ScratchDir&) = delete;
-  ScratchDir& operator=(const ScratchDir&) = delete;
-
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using testsupport::ScratchDir;
 
 inline Request MakeRequest(const std::string& id, const std::string& template_id, int64_t count,
                            RequestState state = RequestState::kPending, int64_t created_at = 1000) {
