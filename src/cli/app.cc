@@ -1,11 +1,14 @@
 #include "cli/app.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -121,7 +124,8 @@ Result<json> InputFromArguments(Verb verb, const Options& o) {
     case Verb::kGetReturnRequests:
       return MachineRefsJson(o.args);
     case Verb::kGetAvailableTemplates:
-      return Status::InvalidRequest("getAvailableTemplates takes no arguments");
+    case Verb::kReconcile:
+      return Status::InvalidRequest(std::string(VerbName(verb)) + " takes no arguments");
   }
   return json::object();
 }
@@ -142,7 +146,7 @@ Result<json> GatherInput(Verb verb, const Options& o) {
   if (has_args) return InputFromArguments(verb, o);
   // Host Factory always passes -f; standard input is for people and pipes,
   // and never read from a terminal or for a verb that ignores its input.
-  if (verb != Verb::kGetAvailableTemplates && !::isatty(STDIN_FILENO)) {
+  if (verb != Verb::kGetAvailableTemplates && verb != Verb::kReconcile && !::isatty(STDIN_FILENO)) {
     auto text = ReadInputFile("-");
     if (!text.ok()) return text.status();
     bool blank = text->find_first_not_of(" \t\r\n") == std::string::npos;
@@ -165,6 +169,32 @@ void AddCommonOptions(CLI::App& app, Options& o) {
   app.add_flag("--hostfactory", o.hostfactory,
                "Answer in the Host Factory camelCase format (what the scripts use)");
   app.add_flag("--stats", o.stats, "Print time and AWS call statistics to stderr");
+}
+
+// How often a Host Factory status poll also looks for stray instances.
+constexpr int64_t kReconcileEverySec = 600;
+
+/// True, and `stamp` touched, when no process claimed this run in the last
+/// `every_sec` seconds; one process wins when several poll at once.
+bool ClaimPeriodicRun(const std::string& stamp, int64_t every_sec) {
+  struct stat st;
+  const time_t now = ::time(nullptr);
+  if (::stat(stamp.c_str(), &st) == 0 && now - st.st_mtime < every_sec) return false;
+  int fd = ::open(stamp.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return false;
+  bool won = ::flock(fd, LOCK_EX | LOCK_NB) == 0 && ::fstat(fd, &st) == 0 &&
+             (st.st_size == 0 || now - st.st_mtime >= every_sec);
+  // Writing a byte moves the mtime on; a zero size marks a stamp never used.
+  if (won) won = ::pwrite(fd, "x", 1, 0) == 1;
+  ::close(fd);
+  return won;
+}
+
+/// The reconcile stamp lives beside the store's file.
+std::string StampPath(const std::string& store_path) {
+  size_t slash = store_path.rfind('/');
+  std::string dir = slash == std::string::npos ? "." : store_path.substr(0, slash);
+  return dir + "/reconcile.stamp";
 }
 
 struct Stats {
@@ -240,6 +270,8 @@ int RunVerb(Verb verb, const Options& o, const Clock& clock, Stats* stats) {
   ServiceOptions service_options;
   service_options.pending_timeout_sec = config->aws.instance_pending_timeout_sec;
   service_options.orphan_after_sec = config->action_timeout_sec;
+  service_options.abandon_after_sec = 4 * config->action_timeout_sec;
+  service_options.host_factory = o.hostfactory;
   RandomIdGenerator ids;
   Service service(store->get(), &templates, source, &clock, &ids, service_options);
 
@@ -251,6 +283,14 @@ int RunVerb(Verb verb, const Options& o, const Clock& clock, Stats* stats) {
   out.now = clock.NowSeconds();
 
   int code = Dispatch(verb, o, *command, service, out, clock);
+  if (verb == Verb::kGetRequestStatus && o.hostfactory && code == 0 &&
+      ClaimPeriodicRun(StampPath(config->storage.path), kReconcileEverySec)) {
+    // After the answer is out, so Host Factory does not wait for it; strays
+    // are only reported here (`ohfp reconcile --clean` ends them).
+    auto r = service.Reconcile(/*clean=*/false);
+    if (!r.ok()) spdlog::warn("periodic reconcile: {}", r.status().ToString());
+    if (r.ok()) spdlog::info("periodic reconcile: {} strays", r->strays.size());
+  }
   if (session) stats->aws = session->stats();
   return code;
 }
@@ -313,6 +353,12 @@ int Dispatch(Verb verb, const Options& o, const Command& cmd, Service& service,
       Print(FormatReturnRequestList(list, out));
       return 0;
     }
+    case Verb::kReconcile: {
+      auto r = service.Reconcile(o.clean);
+      if (!r.ok()) return PrintError(r.status(), "", clock);
+      Print(FormatReconcile(*r, out));
+      return 0;
+    }
   }
   return 0;
 }
@@ -351,6 +397,8 @@ int RunApp(int argc, char** argv) {
   returns->add_option("args", o.args, "hosts to check for reclaims");
   auto* migrate = app.add_subcommand("migrateRepository", "Copy state between store types");
   AddMigrateOptions(*migrate, &o.migrate);
+  app.add_subcommand("reconcile",
+                     "Find instances with our tags that no request owns (--clean ends them)");
   for (CLI::App* sub : app.get_subcommands({})) sub->fallthrough();
 
   try {

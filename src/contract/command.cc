@@ -108,8 +108,8 @@ Status ParseRequestMachines(const json& input, Command* cmd) {
   if (!template_id.ok()) return template_id.status();
   cmd->template_id = *template_id;
 
-  const json* count = FindKey(
-      *spec, {"machineCount", "machine_count", "requested_count", "count", "maxNumber"});
+  const json* count =
+      FindKey(*spec, {"machineCount", "machine_count", "requested_count", "count", "maxNumber"});
   if (count == nullptr) return Invalid("machineCount is missing");
   auto n = GetCount(*count, "machineCount");
   if (!n.ok()) return n.status();
@@ -157,14 +157,15 @@ const char* VerbName(Verb verb) {
       return "getRequestStatus";
     case Verb::kGetReturnRequests:
       return "getReturnRequests";
+    case Verb::kReconcile:
+      return "reconcile";
   }
   return "";
 }
 
 std::optional<Verb> ParseVerb(const std::string& name) {
-  for (Verb v : {Verb::kGetAvailableTemplates, Verb::kRequestMachines,
-                 Verb::kRequestReturnMachines, Verb::kGetRequestStatus,
-                 Verb::kGetReturnRequests}) {
+  for (Verb v : {Verb::kGetAvailableTemplates, Verb::kRequestMachines, Verb::kRequestReturnMachines,
+                 Verb::kGetRequestStatus, Verb::kGetReturnRequests, Verb::kReconcile}) {
     if (name == VerbName(v)) return v;
   }
   return std::nullopt;
@@ -179,8 +180,7 @@ Result<json> ParseInputText(const std::string& text) {
   // Depth is checked while parsing so a hostile document is rejected before
   // it is built.
   bool too_deep = false;
-  json::parser_callback_t limit_depth = [&too_deep](int depth, json::parse_event_t event,
-                                                    json&) {
+  json::parser_callback_t limit_depth = [&too_deep](int depth, json::parse_event_t event, json&) {
     if (depth > kMaxJsonDepth) too_deep = true;
     return !too_deep;
   };
@@ -206,6 +206,7 @@ Result<Command> ParseCommand(Verb verb, const json& input) {
   Status s;
   switch (verb) {
     case Verb::kGetAvailableTemplates:
+    case Verb::kReconcile:
       break;  // Host Factory sends {}; any content is ignored.
     case Verb::kRequestMachines:
       s = ParseRequestMachines(input, &cmd);

@@ -22,6 +22,7 @@ enum class Verb {
   kRequestReturnMachines,
   kGetRequestStatus,
   kGetReturnRequests,
+  kReconcile,  // not a Host Factory verb: finds cloud resources no request owns
 };
 
 /// "getAvailableTemplates", …
@@ -36,11 +37,11 @@ struct MachineRef {
 
 struct Command {
   Verb verb = Verb::kGetAvailableTemplates;
-  std::string template_id;    // requestMachines
-  int64_t machine_count = 0;  // requestMachines
-  std::vector<MachineRef> machines;        // requestReturnMachines, getReturnRequests
-  bool machines_given = false;             // getReturnRequests: input listed hosts
-  std::vector<std::string> request_ids;    // getRequestStatus (deduplicated, in order)
+  std::string template_id;               // requestMachines
+  int64_t machine_count = 0;             // requestMachines
+  std::vector<MachineRef> machines;      // requestReturnMachines, getReturnRequests
+  bool machines_given = false;           // getReturnRequests: input listed hosts
+  std::vector<std::string> request_ids;  // getRequestStatus (deduplicated, in order)
 };
 
 /// Limits that keep hostile input from costing memory or time.

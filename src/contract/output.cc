@@ -75,16 +75,11 @@ json TemplateHf(const TemplateReport& r, bool long_form) {
 json TemplateDefault(const TemplateReport& r, bool long_form) {
   const Template& t = *r.tmpl;
   json out = {
-      {"template_id", t.template_id},
-      {"provider_api", t.provider_api},
-      {"max_number", t.max_number},
-      {"available_number", AvailableNumber(r)},
-      {"held_number", r.held},
-      {"attributes", AttributesJson(t)},
-      {"price_type", t.price_type},
-      {"vm_type", t.vm_type},
-      {"image_id", t.image_id},
-      {"subnet_ids", t.subnet_ids},
+      {"template_id", t.template_id}, {"provider_api", t.provider_api},
+      {"max_number", t.max_number},   {"available_number", AvailableNumber(r)},
+      {"held_number", r.held},        {"attributes", AttributesJson(t)},
+      {"price_type", t.price_type},   {"vm_type", t.vm_type},
+      {"image_id", t.image_id},       {"subnet_ids", t.subnet_ids},
   };
   if (!t.vm_types.empty()) out["vm_types"] = WeightsJson(t.vm_types);
   if (!t.instance_tags.empty()) out["instance_tags"] = FormatInstanceTags(t.instance_tags);
@@ -346,6 +341,22 @@ json FormatReturnRequestList(const std::vector<Request>& requests, const OutputO
     list.push_back(std::move(entry));
   }
   return Finish({{"return_requests", list}, {"count", requests.size()}}, o);
+}
+
+json FormatReconcile(const ReconcileReport& report, const OutputOptions& o) {
+  json strays = json::array();
+  for (const StrayInstance& s : report.strays) {
+    strays.push_back({{"machine_id", s.instance_id},
+                      {"request_id", s.request_id},
+                      {"template_id", s.template_id},
+                      {"status", s.state},
+                      {"reason", s.reason}});
+  }
+  return Finish({{"checked", report.checked},
+                 {"strays", strays},
+                 {"count", report.strays.size()},
+                 {"terminated", report.cleaned}},
+                o);
 }
 
 json FormatError(const Status& status, const std::string& request_id, int64_t now) {

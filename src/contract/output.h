@@ -46,6 +46,9 @@ nlohmann::json FormatReclaims(const ReclaimReport& report, const OutputOptions& 
 nlohmann::json FormatReturnRequestList(const std::vector<Request>& requests,
                                        const OutputOptions& options);
 
+/// `ohfp reconcile`: instances carrying our tags that no live request owns.
+nlohmann::json FormatReconcile(const ReconcileReport& report, const OutputOptions& options);
+
 /// The documented error body: {"error", "error_code", "timestamp",
 /// "request_id" (when one exists), "details", "message"}.
 nlohmann::json FormatError(const Status& status, const std::string& request_id, int64_t now);

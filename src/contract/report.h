@@ -32,8 +32,8 @@ struct MachineReport {
 /// The status of one request, as getRequestStatus answers it.
 struct RequestReport {
   std::string request_id;
-  bool known = true;  // false: no such request (answered complete_with_error)
-  Request request;    // valid when known
+  bool known = true;      // false: no such request (answered complete_with_error)
+  Request request;        // valid when known
   std::string hf_status;  // running | complete | complete_with_error
   std::string message;
   std::vector<MachineReport> machines;
@@ -67,6 +67,22 @@ struct ReclaimedMachine {
 struct ReclaimReport {
   std::vector<ReclaimedMachine> machines;
   int64_t checked = 0;  // hosts looked at
+};
+
+/// A cloud resource carrying our tags that no live request owns.
+struct StrayInstance {
+  std::string instance_id;
+  std::string request_id;   // from its tag ("" if none)
+  std::string template_id;  // from its tag
+  std::string state;
+  std::string reason;  // why no request owns it
+};
+
+/// What `ohfp reconcile` found (and, when cleaned, asked the cloud to end).
+struct ReconcileReport {
+  int64_t checked = 0;  // live instances carrying our tags
+  std::vector<StrayInstance> strays;
+  bool cleaned = false;  // the strays were terminated
 };
 
 }  // namespace ohfp

@@ -284,6 +284,15 @@ Result<std::vector<Instance>> AwsProvider::FindByRequest(
   return ToInstances(std::move(found).value());
 }
 
+Result<std::vector<Instance>> AwsProvider::FindManaged() {
+  std::vector<aws::Ec2Filter> filters = {
+      {std::string("tag:") + kManagedByTag, {kManagedByValue}},
+      {"instance-state-name", {"pending", "running", "stopping", "stopped"}}};
+  Result<std::vector<aws::Ec2Instance>> found = ec2_.DescribeInstances(filters);
+  if (!found.ok()) return CloudError("DescribeInstances", found.status());
+  return ToInstances(std::move(found).value());
+}
+
 Result<std::vector<Instance>> AwsProvider::FindByName(const std::vector<std::string>& names) {
   std::vector<std::string> dns_names;
   std::vector<std::string> ips;

@@ -41,6 +41,7 @@ class AwsProvider : public Provider {
 
   Result<std::vector<Instance>> Describe(const std::vector<std::string>& instance_ids) override;
   Result<std::vector<Instance>> FindByRequest(const std::vector<std::string>& request_ids) override;
+  Result<std::vector<Instance>> FindManaged() override;
 
   /// Matches private DNS names, private IPs given as names, and short host
   /// names of the form "ip-10-0-1-5".

@@ -29,9 +29,9 @@ struct Instance {
 
 /// What a launch produced.
 struct LaunchResult {
-  std::vector<Instance> instances;  // may be fewer than asked
+  std::vector<Instance> instances;                    // may be fewer than asked
   nlohmann::json handles = nlohmann::json::object();  // reservation ids, fleet id, …
-  std::string message;  // why fewer than asked, "" if all
+  std::string message;                                // why fewer than asked, "" if all
 };
 
 class Provider {
@@ -51,6 +51,10 @@ class Provider {
   /// Every instance carrying one of these request ids in our tag.
   virtual Result<std::vector<Instance>> FindByRequest(
       const std::vector<std::string>& request_ids) = 0;
+
+  /// Every instance not terminated or shutting down that carries our managed-by tag,
+  /// whichever request launched it. Paged, a handful of calls in all.
+  virtual Result<std::vector<Instance>> FindManaged() = 0;
 
   /// Instances whose private DNS name or private IP is one of `names`.
   virtual Result<std::vector<Instance>> FindByName(const std::vector<std::string>& names) = 0;

@@ -7,6 +7,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/crash_point.h"
 #include "service/status_rules.h"
 
 namespace ohfp {
@@ -17,6 +18,25 @@ using json = nlohmann::json;
 
 constexpr int64_t kMaxLaunchAttempts = 3;
 constexpr const char* kFinalMachinesKey = "final_machines";
+constexpr const char* kPolledAtKey = "polled_at";
+constexpr const char* kOriginKey = "origin";
+constexpr const char* kHostFactoryOrigin = "hostfactory";
+// The poll mark is rewritten at most this often, so a busy poll loop does
+// not turn every status call into a write of every request it names.
+constexpr int64_t kPollMarkEverySec = 60;
+
+int64_t PolledAt(const Request& r) {
+  auto it = r.handles.find(kPolledAtKey);
+  return it != r.handles.end() && it->is_number_integer() ? it->get<int64_t>() : 0;
+}
+
+/// Someone holds this request's id: Host Factory polled it, or it was made
+/// at a shell, where the person saw the id.
+bool Attended(const Request& r) {
+  return PolledAt(r) > 0 || r.handles.value(kOriginKey, "") != kHostFactoryOrigin;
+}
+
+int64_t LastActivity(const Request& r) { return std::max(r.updated_at, PolledAt(r)); }
 
 /// A launch error after which nothing can have been created: EC2 refused
 /// the call (a 4xx that is not throttling), or we refused it ourselves.
@@ -237,11 +257,14 @@ Result<SubmitReport> Service::RequestMachines(const std::string& template_id, in
   r.created_at = r.updated_at = now;
   r.launch_attempts = 1;  // counted before the call, so a crash cannot hide one
   r.message = "launch requested";
+  if (options_.host_factory) r.handles[kOriginKey] = kHostFactoryOrigin;
   OHFP_RETURN_IF_ERROR(store_->CreateAcquireRequest(r, tmpl->max_number));
   spdlog::info("{} recorded: {} x {}", r.request_id, count, template_id);
+  CrashPoint("request.recorded");
 
   Refresh refresh;
   auto launch = (*p)->Launch(*tmpl, r);
+  CrashPoint("request.launched");
   SubmitReport report;
   if (launch.ok()) {
     ApplyLaunch(&r, *launch, &refresh);
@@ -259,6 +282,7 @@ Result<SubmitReport> Service::RequestMachines(const std::string& template_id, in
   }
   refresh.change.requests.push_back(r);
   OHFP_RETURN_IF_ERROR(store_->Commit(refresh.change));
+  CrashPoint("request.committed");
   report.request = r;
   for (const auto& m : refresh.change.machines) report.machines.push_back(m);
   return report;
@@ -289,7 +313,12 @@ Status Service::AdoptOrRelaunch(std::vector<Request*>& pending, Refresh* refresh
     if (now - r->updated_at < options_.orphan_after_sec) continue;  // still being launched
 
     const Template* tmpl = templates_->Find(r->template_id);
-    if (tmpl == nullptr) {
+    if (!Attended(*r)) {
+      // Its process died before Host Factory had the id, and nothing was
+      // launched: launching now would make hosts nobody asked for.
+      Finalize(r, {}, "launch never confirmed and the request was never polled; nothing launched",
+               RequestState::kFailed);
+    } else if (tmpl == nullptr) {
       Finalize(r, {}, "template '" + r->template_id + "' no longer exists", RequestState::kFailed);
     } else if (r->launch_attempts >= kMaxLaunchAttempts) {
       Finalize(r, {},
@@ -330,7 +359,9 @@ Status Service::RefreshAcquisitions(std::vector<Request*>& requests, Refresh* re
   std::vector<Request*> launched;
   std::vector<std::string> ids;
   for (Request* r : requests) {
-    if (r->state == RequestState::kInProgress) {
+    // An unattended request was only adopted: brought to a final state it
+    // would hide its hosts from the abandonment that is coming for them.
+    if (r->state == RequestState::kInProgress && Attended(*r)) {
       launched.push_back(r);
       ids.push_back(r->request_id);
     }
@@ -473,26 +504,123 @@ Status Service::RefreshReturns(std::vector<Request*>& requests, Refresh* refresh
   return Status();
 }
 
+Status Service::CollectUnattended(const std::vector<std::string>& asked,
+                                  std::map<std::string, Request>* by_id,
+                                  std::vector<Request*>* abandoned) {
+  RequestFilter filter;
+  filter.active_only = true;
+  auto active = store_->ListRequests(filter);
+  if (!active.ok()) return active.status();
+  const std::set<std::string> named(asked.begin(), asked.end());
+  const int64_t now = clock_->NowSeconds();
+  for (Request& r : *active) {
+    if (named.count(r.request_id) || now - LastActivity(r) < options_.orphan_after_sec) continue;
+    bool unattended = r.kind == RequestKind::kAcquire && !Attended(r);
+    bool abandon = unattended && now - r.created_at >= options_.abandon_after_sec;
+    // Until then an unattended acquisition is only adopted (its instances
+    // recorded), never brought to a final state that would hide them.
+    if (unattended && !abandon && r.state != RequestState::kPending) continue;
+    Request& kept = (*by_id)[r.request_id] = std::move(r);
+    if (abandon) abandoned->push_back(&kept);
+  }
+  return Status();
+}
+
+Status Service::AbandonRequests(std::vector<Request*>& abandoned, Refresh* refresh) {
+  std::vector<std::string> ids;
+  for (Request* r : abandoned) ids.push_back(r->request_id);
+  auto recorded = store_->MachinesOfRequests(ids);
+  if (!recorded.ok()) return recorded.status();
+  auto p = provider();
+  if (!p.ok()) return p.status();
+  auto tagged = (*p)->FindByRequest(ids);
+  if (!tagged.ok()) return tagged.status();
+
+  const int64_t now = clock_->NowSeconds();
+  std::map<std::string, Machine> machines;
+  for (const Machine& m : *recorded) machines[m.machine_id] = m;
+  for (const Instance& i : *tagged) {
+    auto it = machines.find(i.instance_id);
+    if (it == machines.end()) {
+      Request owner;
+      owner.request_id = i.request_id;
+      owner.template_id = i.template_id;
+      machines[i.instance_id] = MachineFromInstance(i, owner, now);
+    } else {
+      ApplyInstance(i, now, &it->second);
+    }
+  }
+  std::vector<std::string> live;
+  for (auto& [id, m] : machines) {
+    if (!IsLive(m)) continue;
+    live.push_back(id);
+    m.state = "shutting-down";
+    m.state_reason = "abandoned: its request was never polled";
+    m.updated_at = now;
+  }
+  OHFP_RETURN_IF_ERROR((*p)->Release(live));
+
+  std::map<std::string, std::vector<MachineReport>> reports;
+  for (auto& [id, m] : machines) {
+    reports[m.request_id].push_back({m, kResultFail, "abandoned"});
+    refresh->change.machines.push_back(m);
+  }
+  for (Request* r : abandoned) {
+    const auto& mine = reports[r->request_id];
+    Finalize(r, mine,
+             "abandoned: never polled in " + std::to_string(now - r->created_at) + " s; " +
+                 std::to_string(mine.size()) + " instances terminated",
+             RequestState::kFailed);
+    refresh->change.requests.push_back(*r);
+  }
+  spdlog::warn("abandoned {} requests never polled; terminated {} instances", abandoned.size(),
+               live.size());
+  return Status();
+}
+
 Result<std::vector<RequestReport>> Service::GetRequestStatus(const std::vector<std::string>& ids) {
   auto found = store_->GetRequests(ids);
   if (!found.ok()) return found.status();
   std::map<std::string, Request> by_id;
   for (Request& r : *found) by_id[r.request_id] = std::move(r);
 
+  // Asked-for requests are marked as polled, so that they count as held by
+  // Host Factory from now on.
+  const int64_t now = clock_->NowSeconds();
+  std::vector<Request*> marked;
+  for (auto& [id, r] : by_id) {
+    if (IsFinal(r.state) || now - PolledAt(r) < kPollMarkEverySec) continue;
+    r.handles[kPolledAtKey] = now;
+    marked.push_back(&r);
+  }
+
+  // Requests whose caller died before it could answer are finished here,
+  // whoever polls: returns are completed, acquisitions that nobody polled
+  // are adopted and, once old enough, abandoned.
+  std::vector<Request*> abandoned;
+  OHFP_RETURN_IF_ERROR(CollectUnattended(ids, &by_id, &abandoned));
   std::vector<Request*> acquisitions, returns;
   for (auto& [id, r] : by_id) {
     if (IsFinal(r.state)) continue;
+    if (std::find(abandoned.begin(), abandoned.end(), &r) != abandoned.end()) continue;
     (r.kind == RequestKind::kAcquire ? acquisitions : returns).push_back(&r);
   }
 
   // A cloud failure while refreshing leaves those requests running (Host
   // Factory polls again); only a store failure fails the whole answer.
-  Refresh acquired, returned;
+  Refresh acquired, returned, dropped;
   std::string cloud_error;
+  if (!abandoned.empty()) {
+    Status s = AbandonRequests(abandoned, &dropped);
+    if (!s.ok() && s.code() != ErrorCode::kProviderError) return s;
+    if (!s.ok()) cloud_error = s.message();
+    OHFP_RETURN_IF_ERROR(store_->Commit(dropped.change));
+  }
   if (!acquisitions.empty()) {
     Status s = RefreshAcquisitions(acquisitions, &acquired);
     if (!s.ok() && s.code() != ErrorCode::kProviderError) return s;
     if (!s.ok()) cloud_error = s.message();
+    CrashPoint("status.refreshed");
     OHFP_RETURN_IF_ERROR(store_->Commit(acquired.change));
   }
   if (!returns.empty()) {
@@ -502,6 +630,15 @@ Result<std::vector<RequestReport>> Service::GetRequestStatus(const std::vector<s
     OHFP_RETURN_IF_ERROR(store_->Commit(returned.change));
   }
   if (!cloud_error.empty()) spdlog::warn("status refresh incomplete: {}", cloud_error);
+  std::set<std::string> written;
+  for (const Refresh* f : {&dropped, &acquired, &returned}) {
+    for (const Request& r : f->change.requests) written.insert(r.request_id);
+  }
+  StoreChange marks;
+  for (Request* r : marked) {
+    if (!written.count(r->request_id)) marks.requests.push_back(*r);
+  }
+  OHFP_RETURN_IF_ERROR(store_->Commit(marks));
 
   std::vector<RequestReport> reports;
   for (const std::string& id : ids) {
@@ -649,12 +786,14 @@ Result<SubmitReport> Service::RequestReturnMachines(const std::vector<MachineRef
   r.message = "termination requested";
   OHFP_RETURN_IF_ERROR(store_->Commit({{r}, machines}));
   spdlog::info("{} recorded: return of {} hosts", r.request_id, machines.size());
+  CrashPoint("return.recorded");
 
   report.message = "Termination requested for " + std::to_string(machines.size()) +
                    (machines.size() == 1 ? " host." : " hosts.");
   if (!live.empty()) {
     auto p = provider();
     Status s = p.ok() ? (*p)->Release(live) : p.status();
+    CrashPoint("return.released");
     if (!s.ok()) {
       spdlog::warn("{} terminate not confirmed: {}", r.request_id, s.message());
       report.request = r;
@@ -666,6 +805,7 @@ Result<SubmitReport> Service::RequestReturnMachines(const std::vector<MachineRef
   r.state = RequestState::kInProgress;
   r.updated_at = clock_->NowSeconds();
   OHFP_RETURN_IF_ERROR(store_->Commit({{r}, {}}));
+  CrashPoint("return.committed");
   report.request = r;
   report.machines = machines;
   return report;
@@ -724,6 +864,70 @@ Result<ReclaimReport> Service::GetReturnRequests(const std::vector<MachineRef>& 
     }
   }
   OHFP_RETURN_IF_ERROR(store_->Commit(change));
+  return report;
+}
+
+Result<ReconcileReport> Service::Reconcile(bool clean) {
+  auto p = provider();
+  if (!p.ok()) return p.status();
+  auto managed = (*p)->FindManaged();
+  if (!managed.ok()) return managed.status();
+
+  std::vector<std::string> request_ids, instance_ids;
+  for (const Instance& i : *managed) {
+    instance_ids.push_back(i.instance_id);
+    if (!i.request_id.empty()) request_ids.push_back(i.request_id);
+  }
+  auto requests = store_->GetRequests(request_ids);
+  if (!requests.ok()) return requests.status();
+  auto machines = store_->GetMachines(instance_ids);
+  if (!machines.ok()) return machines.status();
+  std::map<std::string, const Request*> request_of;
+  for (const Request& r : *requests) request_of[r.request_id] = &r;
+  std::map<std::string, const Machine*> machine_of;
+  std::vector<std::string> return_ids;
+  for (const Machine& m : *machines) {
+    machine_of[m.machine_id] = &m;
+    if (!m.return_request_id.empty()) return_ids.push_back(m.return_request_id);
+  }
+  auto returns = store_->GetRequests(return_ids);
+  if (!returns.ok()) return returns.status();
+  std::set<std::string> final_returns;
+  for (const Request& r : *returns) {
+    if (IsFinal(r.state)) final_returns.insert(r.request_id);
+  }
+
+  // Why no live request owns `i`, or "" when one does.
+  auto stray_reason = [&](const Instance& i) -> std::string {
+    auto r = request_of.find(i.request_id);
+    if (i.request_id.empty()) return "no request id tag";
+    if (r == request_of.end()) return "its request is unknown to this store";
+    auto m = machine_of.find(i.instance_id);
+    if (m != machine_of.end() && final_returns.count(m->second->return_request_id)) {
+      return "returned by " + m->second->return_request_id + " but still " + i.state;
+    }
+    if (!IsFinal(r->second->state)) return "";
+    for (const MachineReport& kept : FrozenReports(*r->second)) {
+      if (kept.machine.machine_id == i.instance_id && kept.result == kResultSucceed) return "";
+    }
+    return "not a host of its request, which is " + std::string(RequestStateName(r->second->state));
+  };
+
+  ReconcileReport report;
+  report.checked = static_cast<int64_t>(managed->size());
+  std::vector<std::string> strays;
+  for (const Instance& i : *managed) {
+    std::string why = stray_reason(i);
+    if (why.empty()) continue;
+    report.strays.push_back({i.instance_id, i.request_id, i.template_id, i.state, why});
+    strays.push_back(i.instance_id);
+    spdlog::warn("stray instance {} (request {}): {}", i.instance_id, i.request_id, why);
+  }
+  if (clean && !strays.empty()) {
+    OHFP_RETURN_IF_ERROR((*p)->Release(strays));
+    report.cleaned = true;
+    spdlog::warn("terminated {} stray instances", strays.size());
+  }
   return report;
 }
 

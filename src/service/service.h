@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,15 @@ struct ServiceOptions {
   /// A machine the cloud no longer knows is taken as gone only after this
   /// many seconds since we last saw it (EC2 is eventually consistent).
   int64_t not_found_grace_sec = 60;
+  /// Requests are made for Host Factory (the scripts), not a person at a
+  /// shell. Recorded with each acquisition: Host Factory polls every request
+  /// whose id it received, so one of its requests that is never polled was
+  /// cut off before its answer reached Host Factory.
+  bool host_factory = false;
+  /// A Host Factory acquisition never polled this long after it was made is
+  /// abandoned: its instances are terminated and it is finalized as failed,
+  /// so that a machine nobody will ever use does not run up a bill.
+  int64_t abandon_after_sec = 960;
 };
 
 /// Supplies the cloud provider on first use, so verbs that need no cloud
@@ -77,6 +87,11 @@ class Service {
   Result<ReclaimReport> GetReturnRequests(const std::vector<MachineRef>& machines,
                                           bool machines_given);
 
+  /// Finds live cloud instances carrying our tags that no live request owns
+  /// (their request is unknown, final without them, or returned them);
+  /// terminates them when `clean`.
+  Result<ReconcileReport> Reconcile(bool clean);
+
   /// The return requests ohfp holds, newest first.
   Result<std::vector<Request>> ListReturnRequests(bool active_only, int64_t limit);
 
@@ -87,6 +102,9 @@ class Service {
   Status RefreshAcquisitions(std::vector<Request*>& requests, Refresh* refresh);
   Status RefreshReturns(std::vector<Request*>& requests, Refresh* refresh);
   Status AdoptOrRelaunch(std::vector<Request*>& pending, Refresh* refresh);
+  Status AbandonRequests(std::vector<Request*>& abandoned, Refresh* refresh);
+  Status CollectUnattended(const std::vector<std::string>& asked,
+                           std::map<std::string, Request>* by_id, std::vector<Request*>* abandoned);
   void ApplyLaunch(Request* request, const LaunchResult& launch, Refresh* refresh);
   void Finalize(Request* request, const std::vector<MachineReport>& reports,
                 const std::string& message, RequestState state);

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <set>
 
 #include <gtest/gtest.h>
 
@@ -58,6 +59,21 @@ class ServiceTest : public ::testing::Test {
     service_.reset();
     store_.reset();
     std::filesystem::remove_all(dir_);
+  }
+
+  /// From now on requests are made as Host Factory makes them.
+  void MakeRequestsAsHostFactory() {
+    options_.host_factory = true;
+    options_.abandon_after_sec = 960;
+    service_ = std::make_unique<Service>(
+        store_.get(), &templates_, [this]() -> Result<Provider*> { return &cloud_; }, &clock_,
+        &ids_, options_);
+  }
+
+  Request StoredRequest(const std::string& id) {
+    auto r = store_->GetRequests({id});
+    EXPECT_TRUE(r.ok() && r->size() == 1);
+    return r.ok() && r->size() == 1 ? r->front() : Request{};
   }
 
   std::string Acquire(const std::string& tmpl, int64_t n) {
@@ -341,6 +357,150 @@ TEST_F(ServiceTest, TemplatesReportHeldHosts) {
   auto none = service_->GetAvailableTemplates("EC2Fleet");
   ASSERT_TRUE(none.ok());
   EXPECT_TRUE(none->templates.empty());
+}
+
+TEST_F(ServiceTest, UnpolledHostFactoryRequestThatNeverLaunchedIsFailedNotLaunched) {
+  MakeRequestsAsHostFactory();
+  Status lost = Status::Provider("connection reset");
+  lost.mutable_details() = {{"transport", "io"}};
+  cloud_.next_launch_error = lost;  // nothing launched, and Host Factory never polls it
+  auto r = service_->RequestMachines("small", 2);
+  ASSERT_TRUE(r.ok());
+  std::string id = r->request.request_id;
+
+  clock_.Advance(241);
+  ASSERT_TRUE(service_->GetRequestStatus({}).ok());  // some other poll
+  Request after = StoredRequest(id);
+  EXPECT_EQ(after.state, RequestState::kFailed);
+  EXPECT_EQ(cloud_.launch_calls, 1);
+  EXPECT_TRUE(cloud_.instances.empty());
+}
+
+TEST_F(ServiceTest, PolledHostFactoryRequestIsLaunchedAgainAfterALostLaunch) {
+  MakeRequestsAsHostFactory();
+  Status lost = Status::Provider("connection reset");
+  lost.mutable_details() = {{"transport", "io"}};
+  cloud_.next_launch_error = lost;
+  auto r = service_->RequestMachines("small", 2);
+  ASSERT_TRUE(r.ok());
+  std::string id = r->request.request_id;
+  EXPECT_EQ(Status1(id).hf_status, "running");  // Host Factory has the id
+
+  clock_.Advance(241);
+  Status1(id);
+  EXPECT_EQ(cloud_.launch_calls, 2);
+  cloud_.SetState(id, "running");
+  EXPECT_EQ(Status1(id).hf_status, "complete");
+}
+
+TEST_F(ServiceTest, UnpolledHostFactoryRequestIsAbandonedAndItsHostsTerminated) {
+  MakeRequestsAsHostFactory();
+  // Its process died after launching, before Host Factory got the id.
+  std::string id = Acquire("small", 2);
+  std::string polled = Acquire("small", 1);
+  cloud_.SetState("", "running");
+
+  clock_.Advance(300);
+  ASSERT_EQ(Status1(polled).hf_status, "complete");
+  EXPECT_EQ(StoredRequest(id).state, RequestState::kInProgress);  // not yet
+  EXPECT_TRUE(cloud_.released.empty());
+
+  clock_.Advance(700);  // past 960 s since it was made
+  ASSERT_TRUE(service_->GetRequestStatus({}).ok());
+  Request after = StoredRequest(id);
+  EXPECT_EQ(after.state, RequestState::kFailed);
+  EXPECT_NE(after.message.find("abandoned"), std::string::npos) << after.message;
+  EXPECT_EQ(cloud_.released.size(), 2u);
+  for (const auto& [iid, inst] : cloud_.instances) {
+    EXPECT_EQ(inst.state == "running", inst.request_id == polled) << iid;
+  }
+}
+
+TEST_F(ServiceTest, PolledHostFactoryRequestIsNeverAbandoned) {
+  MakeRequestsAsHostFactory();
+  std::string id = Acquire("small", 2);
+  EXPECT_EQ(Status1(id).hf_status, "running");
+  cloud_.SetState(id, "running");
+  clock_.Advance(2000);  // Host Factory went quiet, but it has the id
+  ASSERT_TRUE(service_->GetRequestStatus({}).ok());
+  EXPECT_NE(StoredRequest(id).state, RequestState::kFailed);
+  EXPECT_TRUE(cloud_.released.empty());
+}
+
+TEST_F(ServiceTest, RequestMadeAtAShellIsNeverAbandoned) {
+  std::string id = Acquire("small", 2);  // the person saw the id
+  cloud_.SetState(id, "running");
+  clock_.Advance(2000);
+  ASSERT_TRUE(service_->GetRequestStatus({}).ok());
+  EXPECT_TRUE(cloud_.released.empty());
+  EXPECT_NE(StoredRequest(id).state, RequestState::kFailed);
+}
+
+TEST_F(ServiceTest, UnpolledReturnIsCompletedByAnyStatusCall) {
+  std::string id = Acquire("small", 2);
+  cloud_.SetState(id, "running");
+  auto acquired = Status1(id);
+  ASSERT_EQ(acquired.hf_status, "complete");
+
+  // A return whose process died before its terminate call.
+  Request ret;
+  ret.request_id = "ret-crashed";
+  ret.kind = RequestKind::kReturn;
+  ret.machine_count = 2;
+  ret.created_at = ret.updated_at = clock_.NowSeconds();
+  StoreChange change;
+  for (auto& m : acquired.machines) {
+    ret.machine_ids.push_back(m.machine.machine_id);
+    m.machine.return_request_id = ret.request_id;
+    change.machines.push_back(m.machine);
+  }
+  change.requests.push_back(ret);
+  ASSERT_TRUE(store_->Commit(change).ok());
+
+  clock_.Advance(241);
+  ASSERT_TRUE(service_->GetRequestStatus({}).ok());  // nobody asks for ret-crashed
+  EXPECT_EQ(cloud_.released.size(), 2u);
+  cloud_.SetState(id, "terminated");
+  clock_.Advance(241);
+  ASSERT_TRUE(service_->GetRequestStatus({}).ok());
+  EXPECT_EQ(StoredRequest("ret-crashed").state, RequestState::kComplete);
+}
+
+TEST_F(ServiceTest, ReconcileFindsInstancesNoLiveRequestOwns) {
+  std::string owned = Acquire("small", 1);
+  std::string done = Acquire("small", 1);
+  cloud_.SetState("", "running");
+  ASSERT_EQ(Status1(done).hf_status, "complete");
+
+  // One instance of a request this store never saw, one that arrived after
+  // its request was final.
+  Instance stranger;
+  stranger.instance_id = "i-stranger";
+  stranger.state = "running";
+  stranger.request_id = "req-elsewhere";
+  cloud_.instances[stranger.instance_id] = stranger;
+  Instance late = stranger;
+  late.instance_id = "i-late";
+  late.request_id = done;
+  cloud_.instances[late.instance_id] = late;
+
+  auto found = service_->Reconcile(/*clean=*/false);
+  ASSERT_TRUE(found.ok()) << found.status().ToString();
+  EXPECT_EQ(found->checked, 4);
+  ASSERT_EQ(found->strays.size(), 2u);
+  std::set<std::string> ids;
+  for (const auto& s : found->strays) ids.insert(s.instance_id);
+  EXPECT_EQ(ids, (std::set<std::string>{"i-stranger", "i-late"}));
+  EXPECT_TRUE(cloud_.released.empty());
+
+  auto cleaned = service_->Reconcile(/*clean=*/true);
+  ASSERT_TRUE(cleaned.ok());
+  EXPECT_TRUE(cleaned->cleaned);
+  EXPECT_EQ(std::set<std::string>(cloud_.released.begin(), cloud_.released.end()), ids);
+  EXPECT_EQ(cloud_.instances["i-stranger"].state, "shutting-down");
+  auto after = service_->Reconcile(/*clean=*/false);
+  ASSERT_TRUE(after.ok());
+  EXPECT_TRUE(after->strays.empty());  // being terminated already
 }
 
 }  // namespace

@@ -79,6 +79,15 @@ Result<std::vector<Instance>> FakeProvider::FindByName(const std::vector<std::st
   return out;
 }
 
+Result<std::vector<Instance>> FakeProvider::FindManaged() {
+  ++find_calls;
+  std::vector<Instance> out;
+  for (const auto& [id, inst] : instances) {
+    if (inst.state != "terminated" && inst.state != "shutting-down") out.push_back(inst);
+  }
+  return out;
+}
+
 Status FakeProvider::Release(const std::vector<std::string>& ids) {
   ++release_calls;
   for (const auto& id : ids) {

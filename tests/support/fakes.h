@@ -40,6 +40,7 @@ class FakeProvider : public Provider {
   Result<std::vector<Instance>> Describe(const std::vector<std::string>& ids) override;
   Result<std::vector<Instance>> FindByRequest(const std::vector<std::string>& ids) override;
   Result<std::vector<Instance>> FindByName(const std::vector<std::string>& names) override;
+  Result<std::vector<Instance>> FindManaged() override;
   Status Release(const std::vector<std::string>& ids) override;
 
   /// Sets every instance of `request_id` (all instances if "") to `state`.
