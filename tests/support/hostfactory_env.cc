@@ -186,12 +186,14 @@ std::string HostFactoryEnv::ScriptPath(const std::string& verb) const {
   return std::string(OHFP_SOURCE_DIR) + "/scripts/" + verb + ".sh";
 }
 
-RunResult HostFactoryEnv::Script(const std::string& verb, const json& input, int timeout_ms) const {
+RunResult HostFactoryEnv::Script(const std::string& verb, const json& input, int timeout_ms,
+                                 const EnvList& extra_env) const {
   std::string path = root_ + "/hf_in_" + std::to_string(counter++);
   WriteFile(path, input.dump());
   ProcessOptions p;
   p.argv = {ScriptPath(verb), "-f", path};
   p.extra_env = env_;
+  p.extra_env.insert(p.extra_env.end(), extra_env.begin(), extra_env.end());
   p.unset_env = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"};
   p.timeout_ms = timeout_ms;
   RunResult r = RunProcess(p);

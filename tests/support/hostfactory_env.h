@@ -40,8 +40,9 @@ class HostFactoryEnv {
   HostFactoryEnv& operator=(const HostFactoryEnv&) = delete;
 
   /// Runs scripts/<verb>.sh -f <file holding input>.
-  RunResult Script(const std::string& verb, const nlohmann::json& input,
-                   int timeout_ms = 60000) const;
+  /// `extra_env` is set on top of Env() (e.g. OHFP_CRASH_AT).
+  RunResult Script(const std::string& verb, const nlohmann::json& input, int timeout_ms = 60000,
+                   const EnvList& extra_env = {}) const;
   /// Runs scripts/<verb>.sh with `input` on standard input and no -f.
   RunResult ScriptStdin(const std::string& verb, const std::string& input) const;
   /// Runs build/ohfp with these arguments (and optional standard input).
