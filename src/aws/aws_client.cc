@@ -6,6 +6,8 @@
 #include <random>
 #include <thread>
 
+#include <spdlog/spdlog.h>
+
 #include "aws/endpoints.h"
 #include "aws/form.h"
 #include "aws/sigv4.h"
@@ -202,11 +204,16 @@ Result<HttpResponse> AwsClient::Call(const std::string& service, const std::stri
     }
 
     ++stats_.attempts;
+    spdlog::trace("aws {} {} attempt {}: {} ({} bytes)", service, action, attempt,
+                  HeadersForLog(request.headers), request.body.size());
     int64_t started = clock_->MonotonicMillis();
     Result<HttpResponse> response = transport_->Send(request);
-    stats_.http_millis += clock_->MonotonicMillis() - started;
+    int64_t took = clock_->MonotonicMillis() - started;
+    stats_.http_millis += took;
 
     if (response.ok() && response->status >= 200 && response->status < 300) {
+      spdlog::debug("aws {} {} attempt {}: HTTP {} in {} ms", service, action, attempt,
+                    response->status, took);
       retry.OnSuccess();
       return response;
     }
@@ -214,6 +221,8 @@ Result<HttpResponse> AwsClient::Call(const std::string& service, const std::stri
     FailureKind kind = FailureKind::kPermanent;
     int64_t retry_after_ms = -1;
     last_error = AttemptError(service, action, response, &kind, &retry_after_ms);
+    spdlog::debug("aws {} {} attempt {} in {} ms: {}", service, action, attempt, took,
+                  last_error.message());
     RetryDecision decision =
         retry.OnFailure(attempt, kind, retry_after_ms, clock_->MonotonicMillis(), deadline);
     if (!decision.retry) {

@@ -118,46 +118,14 @@ TEST_F(AwsClientMotoTest, AwkwardFormValuesSurviveSigningAndEncoding) {
 
 TEST_F(AwsClientMotoTest, AssumedRoleCredentialsWorkOnlyWithTheirToken) {
   auto client = Client(server_->credentials());
-  nlohmann::json trust = {
-      {"Version", "2012-10-17"},
-      {"Statement",
-       {{{"Effect", "Allow"},
-         {"Action", "sts:AssumeRole"},
-         {"Principal", {{"AWS", "arn:aws:iam::123456789012:user/ohfp-test"}}}}}}};
-  Result<std::string> role = client->CallQuery(
-      "iam", "CreateRole", "2010-05-08",
-      {{"RoleName", "ohfp-client-test"}, {"AssumeRolePolicyDocument", trust.dump()}});
-  ASSERT_TRUE(role.ok()) << role.status().ToString();
-  pugi::xml_document doc;
-  ASSERT_TRUE(ParseXml(*role, &doc).ok());
-  std::string role_arn = FindFirst(doc, "Arn").text().get();
-  nlohmann::json allow = {
-      {"Version", "2012-10-17"},
-      {"Statement", {{{"Effect", "Allow"}, {"Action", "*"}, {"Resource", "*"}}}}};
-  ASSERT_TRUE(client
-                  ->CallQuery("iam", "PutRolePolicy", "2010-05-08",
-                              {{"RoleName", "ohfp-client-test"},
-                               {"PolicyName", "all"},
-                               {"PolicyDocument", allow.dump()}})
-                  .ok());
-
-  Result<std::string> assumed =
-      client->CallQuery("sts", "AssumeRole", "2011-06-15",
-                        {{"RoleArn", role_arn}, {"RoleSessionName", "ohfp-session"}});
-  ASSERT_TRUE(assumed.ok()) << assumed.status().ToString();
-  ASSERT_TRUE(ParseXml(*assumed, &doc).ok());
-  pugi::xml_node creds = FindFirst(doc, "Credentials");
-  Credentials temporary;
-  temporary.access_key_id = ChildText(creds, "AccessKeyId");
-  temporary.secret_access_key = ChildText(creds, "SecretAccessKey");
-  temporary.session_token = ChildText(creds, "SessionToken");
-  ASSERT_FALSE(temporary.session_token.empty());
+  Result<Credentials> temporary = devenv::AssumeTestRole(*client, "ohfp-client-test");
+  ASSERT_TRUE(temporary.ok()) << temporary.status().ToString();
 
   Result<std::string> with_token =
-      Client(temporary)->CallQuery("ec2", "DescribeInstances", kEc2, {});
+      Client(*temporary)->CallQuery("ec2", "DescribeInstances", kEc2, {});
   EXPECT_TRUE(with_token.ok()) << with_token.status().ToString();
 
-  Credentials without_token = temporary;
+  Credentials without_token = *temporary;
   without_token.session_token.clear();
   Result<std::string> rejected =
       Client(without_token)->CallQuery("ec2", "DescribeInstances", kEc2, {});

@@ -259,4 +259,32 @@ Status SignRequest(HttpRequest* request, const Credentials& credentials, std::st
   return Status();
 }
 
+std::string HeadersForLog(const Headers& headers) {
+  std::string out;
+  for (const auto& [name, value] : headers) {
+    std::string lower = name;
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::string shown = value;
+    if (lower == "x-amz-security-token") {
+      shown = "<redacted>";
+    } else if (lower == "authorization") {
+      // "AWS4-HMAC-SHA256 Credential=KEY/scope, SignedHeaders=…, Signature=HEX":
+      // the scope and signed headers help; the key id and signature do not.
+      size_t scope = value.find('/');
+      size_t signed_headers = value.find(", SignedHeaders=");
+      size_t signature = value.find(", Signature=");
+      shown = "AWS4-HMAC-SHA256 Credential=<redacted>";
+      if (scope != std::string::npos && signed_headers != std::string::npos &&
+          scope < signed_headers) {
+        shown += value.substr(
+            scope, signature != std::string::npos ? signature - scope : std::string::npos);
+      }
+      shown += ", Signature=<redacted>";
+    }
+    if (!out.empty()) out += "; ";
+    out += name + ": " + shown;
+  }
+  return out;
+}
+
 }  // namespace ohfp::aws

@@ -56,6 +56,10 @@ std::string CanonicalQueryString(std::string_view query);
 /// stores the signed-header list in `*signed_headers`.
 std::string CanonicalHeaders(const Headers& headers, std::string* signed_headers);
 
+/// `headers` as one line fit for a log: the access key id and signature in
+/// Authorization and the whole session token are replaced by "<redacted>".
+std::string HeadersForLog(const Headers& headers);
+
 /// The canonical request of `input`; stores the signed-header list in
 /// `*signed_headers`.
 std::string BuildCanonicalRequest(const SigningInput& input, std::string* signed_headers);

@@ -227,5 +227,30 @@ TEST(Sigv4Test, Sha256OfEmptyBody) {
   EXPECT_EQ(Sha256Hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 }
 
+TEST(Sigv4Test, HeadersForLogHideTheKeyIdSignatureAndToken) {
+  HttpRequest request;
+  request.method = "POST";
+  request.url = "https://example.amazonaws.com/";
+  request.headers = {{"Host", "example.amazonaws.com"}};
+  Credentials creds = SuiteCredentials();
+  creds.session_token = kSessionToken;
+  ASSERT_TRUE(SignRequest(&request, creds, "us-east-1", "service", SuiteTime()).ok());
+  std::string signature;
+  for (const auto& [name, value] : request.headers) {
+    if (name == "Authorization") signature = value.substr(value.find("Signature=") + 10);
+  }
+  ASSERT_EQ(signature.size(), 64u);
+
+  std::string line = HeadersForLog(request.headers);
+  EXPECT_EQ(line.find(creds.access_key_id), std::string::npos) << line;
+  EXPECT_EQ(line.find(creds.secret_access_key), std::string::npos) << line;
+  EXPECT_EQ(line.find(kSessionToken), std::string::npos) << line;
+  EXPECT_EQ(line.find(signature), std::string::npos) << line;
+  // What helps a reader stays: the scope, the signed headers, the host.
+  EXPECT_NE(line.find("/20150830/us-east-1/service/aws4_request"), std::string::npos) << line;
+  EXPECT_NE(line.find("SignedHeaders="), std::string::npos) << line;
+  EXPECT_NE(line.find("Host: example.amazonaws.com"), std::string::npos) << line;
+}
+
 }  // namespace
 }  // namespace ohfp::aws
