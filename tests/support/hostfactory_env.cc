@@ -71,16 +71,29 @@ std::vector<TaggedInstance> ListTaggedInstances(const SharedMoto& moto) {
         t.instance_id = aws::ChildText(item, "instanceId");
         t.state = aws::ChildText(item, "instanceState/name");
         for (const auto& tag : aws::ListItems(item, "tagSet")) {
-          if (aws::ChildText(tag, "key") == "ohfp:request-id") {
-            t.request_id = aws::ChildText(tag, "value");
-          }
+          t.tags[aws::ChildText(tag, "key")] = aws::ChildText(tag, "value");
         }
+        t.request_id = t.tags["ohfp:request-id"];
         out.push_back(t);
       }
     }
     token = aws::ChildText(root, "nextToken");
   } while (!token.empty());
   return out;
+}
+
+std::optional<aws::Credentials> AssumeTestRole(const SharedMoto& moto,
+                                               const std::string& role_name) {
+  SystemClock clock;
+  aws::CurlTransport transport;
+  FixedCredentials credentials(moto.server->credentials());
+  std::unique_ptr<aws::AwsClient> client(NewClient(moto, &transport, &credentials, &clock));
+  auto assumed = devenv::AssumeTestRole(*client, role_name);
+  if (!assumed.ok()) {
+    std::fprintf(stderr, "AssumeRole: %s\n", assumed.status().ToString().c_str());
+    return std::nullopt;
+  }
+  return *assumed;
 }
 
 std::unique_ptr<SharedMoto> StartSharedMoto() {
@@ -117,11 +130,17 @@ HostFactoryEnv::HostFactoryEnv(const SharedMoto& moto, const EnvOptions& options
   fs::remove_all(root_);
   for (const char* sub : {"conf", "work", "logs"}) fs::create_directories(root_ + "/" + sub);
 
-  const aws::Credentials& key = moto.server->credentials();
+  const aws::Credentials& key =
+      options.credentials ? *options.credentials : moto.server->credentials();
   secret_ = key.secret_access_key;
-  WriteFile(confdir() + "/credentials", "[default]\naws_access_key_id = " + key.access_key_id +
-                                            "\naws_secret_access_key = " + key.secret_access_key +
-                                            "\n");
+  secrets_ = {key.access_key_id, key.secret_access_key};
+  std::string file = "[default]\naws_access_key_id = " + key.access_key_id +
+                     "\naws_secret_access_key = " + key.secret_access_key + "\n";
+  if (!key.session_token.empty()) {
+    secrets_.push_back(key.session_token);
+    file += "aws_session_token = " + key.session_token + "\n";
+  }
+  WriteFile(confdir() + "/credentials", file);
   ::chmod((confdir() + "/credentials").c_str(), 0600);
 
   std::string endpoint =

@@ -2,7 +2,9 @@
 // the real scripts and binary as Host Factory would.
 #pragma once
 
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,6 +32,9 @@ struct EnvOptions {
   std::string log_level = "DEBUG";
   int action_timeout_sec = 240;   // HF_PROVIDER_ACTION_TIMEOUT
   std::string endpoint_override;  // "" = moto's
+  /// The key written to the credentials file (with its session token, if
+  /// any); unset = moto's IAM key.
+  std::optional<aws::Credentials> credentials;
 };
 
 class HostFactoryEnv {
@@ -56,10 +61,14 @@ class HostFactoryEnv {
   std::string workdir() const { return root_ + "/work"; }
   std::string logdir() const { return root_ + "/logs"; }
   const std::string& secret_key() const { return secret_; }
+  /// Every part of the key ohfp signs with that must never leak: the access
+  /// key id, the secret key and the session token (when there is one).
+  std::vector<std::string> secrets() const { return secrets_; }
 
  private:
   std::string root_;
   std::string secret_;
+  std::vector<std::string> secrets_;
   EnvList env_;
 };
 
@@ -68,11 +77,17 @@ struct TaggedInstance {
   std::string instance_id;
   std::string request_id;
   std::string state;
+  std::map<std::string, std::string> tags;  // every tag, by key
 };
 
 /// Every instance in `moto` carrying the ohfp:request-id tag, whatever its
 /// state (one paged DescribeInstances, signed).
 std::vector<TaggedInstance> ListTaggedInstances(const SharedMoto& moto);
+
+/// Temporary credentials with a session token from moto's STS (a new
+/// allow-all role `role_name`); nullopt, with a message on stderr, on error.
+std::optional<aws::Credentials> AssumeTestRole(const SharedMoto& moto,
+                                               const std::string& role_name);
 
 /// stdout of `r` as JSON; a parse failure is an empty object (and the test's
 /// own assertions then fail with the text shown).

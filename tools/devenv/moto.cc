@@ -274,6 +274,44 @@ Result<Network> CreateNetwork(aws::AwsClient& client) {
   return network;
 }
 
+Result<aws::Credentials> AssumeTestRole(aws::AwsClient& client, const std::string& role_name) {
+  nlohmann::json trust = {{"Version", "2012-10-17"},
+                          {"Statement",
+                           {{{"Effect", "Allow"},
+                             {"Action", "sts:AssumeRole"},
+                             {"Principal", {{"AWS", "arn:aws:iam::123456789012:user/ohfp-test"}}}}}}};
+  Result<std::string> role =
+      client.CallQuery("iam", "CreateRole", "2010-05-08",
+                       {{"RoleName", role_name}, {"AssumeRolePolicyDocument", trust.dump()}});
+  if (!role.ok()) return role.status();
+  pugi::xml_document doc;
+  OHFP_RETURN_IF_ERROR(aws::ParseXml(*role, &doc));
+  std::string role_arn = aws::FindFirst(doc, "Arn").text().get();
+
+  nlohmann::json allow = {
+      {"Version", "2012-10-17"},
+      {"Statement", {{{"Effect", "Allow"}, {"Action", "*"}, {"Resource", "*"}}}}};
+  Result<std::string> policy = client.CallQuery(
+      "iam", "PutRolePolicy", "2010-05-08",
+      {{"RoleName", role_name}, {"PolicyName", "all"}, {"PolicyDocument", allow.dump()}});
+  if (!policy.ok()) return policy.status();
+
+  Result<std::string> assumed =
+      client.CallQuery("sts", "AssumeRole", "2011-06-15",
+                       {{"RoleArn", role_arn}, {"RoleSessionName", role_name + "-session"}});
+  if (!assumed.ok()) return assumed.status();
+  OHFP_RETURN_IF_ERROR(aws::ParseXml(*assumed, &doc));
+  pugi::xml_node found = aws::FindFirst(doc, "Credentials");
+  aws::Credentials temporary;
+  temporary.access_key_id = aws::ChildText(found, "AccessKeyId");
+  temporary.secret_access_key = aws::ChildText(found, "SecretAccessKey");
+  temporary.session_token = aws::ChildText(found, "SessionToken");
+  if (temporary.session_token.empty()) {
+    return Status::Internal("STS answered AssumeRole without a session token");
+  }
+  return temporary;
+}
+
 int FreeLoopbackPort() {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return 0;

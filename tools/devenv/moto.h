@@ -72,6 +72,10 @@ struct Network {
 /// through `client` (EC2 CreateVpc, CreateSubnet, CreateSecurityGroup).
 Result<Network> CreateNetwork(aws::AwsClient& client);
 
+/// Temporary credentials (with a session token) for a new allow-all IAM role
+/// `role_name`, assumed through STS with `client`'s own key.
+Result<aws::Credentials> AssumeTestRole(aws::AwsClient& client, const std::string& role_name);
+
 /// A free TCP port on 127.0.0.1 (bind to port 0, read it back, close).
 int FreeLoopbackPort();
 
