@@ -263,5 +263,74 @@ TEST_F(HostFactoryTest, StateAndLogFilesAreOwnerOnlyAndHoldNoSecret) {
   EXPECT_TRUE(checked.count("ohfp.db"));
 }
 
+TEST_F(HostFactoryTest, MigrateRepositoryMovesJsonStateToSqliteAndHostFactoryCarriesOn) {
+  EnvOptions options;
+  options.store = "json";
+  HostFactoryEnv env(*moto_, options);
+  std::string id = Request(env, "od-small", 2)["requestId"];
+  ASSERT_EQ(Status(env, {id})["requests"][0]["status"], "complete");
+  std::string pending = Request(env, "od-small", 1)["requestId"];
+
+  RunResult migrated =
+      env.Cli({"migrateRepository", "--source-type", "json", "--target-type", "sqlite",
+               "--batch-size", "1", "--create-backup", "--validate-after", "--cleanup-source"});
+  ASSERT_EQ(migrated.exit_code, 0) << Describe(migrated);
+  json report = StdoutJson(migrated);
+  EXPECT_EQ(report["status"], "COMPLETED");
+  EXPECT_EQ(report["source_type"], "json");
+  EXPECT_EQ(report["target_type"], "sqlite");
+  EXPECT_EQ(report["records_migrated"], 5);  // 2 requests, 3 machines
+  EXPECT_EQ(report["backup_created"], true);
+  EXPECT_EQ(report["validated"], true);
+  EXPECT_TRUE(report["duration_seconds"].is_number());
+  EXPECT_EQ(report["migration_id"].get<std::string>().rfind("mig-", 0), 0u);
+  EXPECT_TRUE(fs::exists(report["backup_path"].get<std::string>()));
+  EXPECT_FALSE(fs::exists(env.workdir() + "/data/request_database.json"));
+
+  // Host Factory goes on against the new store: the finished request keeps
+  // its answer, the open one completes.
+  std::ofstream(env.confdir() + "/config.json", std::ios::trunc)
+      << R"({"storage": {"strategy": "sql"}, "logging": {"level": "DEBUG"}})";
+  json after = Status(env, {id, pending});
+  ASSERT_EQ(after["requests"].size(), 2u) << after.dump();
+  for (const auto& r : after["requests"]) {
+    EXPECT_EQ(r["status"], "complete") << r.dump();
+    EXPECT_EQ(r["machines"].size(), r["requestId"] == id ? 2u : 1u) << r.dump();
+  }
+
+  // Refusals: an unknown type, the same file, a source that is not there.
+  auto refused = [&](const std::vector<std::string>& args) {
+    RunResult r = env.Cli(args);
+    EXPECT_EQ(r.exit_code, 4) << Describe(r);
+    EXPECT_EQ(StdoutJson(r)["error_code"], "INVALID_REQUEST") << r.stdout_text;
+  };
+  refused({"migrateRepository", "--source-type", "dynamodb", "--target-type", "sqlite"});
+  refused({"migrateRepository", "--source-type", "sqlite", "--target-type", "sqlite"});
+  refused({"migrateRepository", "--source-type", "json", "--target-type", "sqlite"});
+}
+
+TEST_F(HostFactoryTest, ReturnRequestListFlags) {
+  HostFactoryEnv env(*moto_);
+  std::string id = Request(env, "od-small", 1)["requestId"];
+  json machine = Status(env, {id})["requests"][0]["machines"][0];
+  RunResult nothing = env.Script("requestReturnMachines", {{"machines", json::array()}});
+  std::string empty_return = StdoutJson(nothing)["requestId"];
+  std::string ret =
+      StdoutJson(env.Script("requestReturnMachines",
+                            {{"machines", {{{"machineId", machine["machineId"]}}}}}))["requestId"];
+
+  auto listed = [&](const std::vector<std::string>& args) {
+    std::set<std::string> ids;
+    json answer = StdoutJson(env.Cli(args));
+    for (const auto& r : answer["return_requests"]) ids.insert(r["request_id"]);
+    return ids;
+  };
+  EXPECT_EQ(listed({"getReturnRequests"}), (std::set<std::string>{empty_return, ret}));
+  EXPECT_EQ(listed({"getReturnRequests", "--return-only"}), std::set<std::string>{ret});
+  EXPECT_EQ(listed({"getReturnRequests", "--active-only"}), std::set<std::string>{ret});
+  Status(env, {ret});  // moto terminates at once: the return completes
+  EXPECT_TRUE(listed({"getReturnRequests", "--active-only"}).empty());
+}
+
 }  // namespace
 }  // namespace ohfp
