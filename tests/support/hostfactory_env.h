@@ -30,6 +30,8 @@ struct EnvOptions {
   std::string log_level = "DEBUG";
   int action_timeout_sec = 240;   // HF_PROVIDER_ACTION_TIMEOUT
   std::string endpoint_override;  // "" = moto's
+  /// More keys for awsprov_config.json (AWS_REQUEST_TIMEOUT_MS, …).
+  nlohmann::json provider_config = nlohmann::json::object();
 };
 
 class HostFactoryEnv {
