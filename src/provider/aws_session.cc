@@ -40,6 +40,7 @@ Result<std::unique_ptr<AwsSession>> AwsSession::Create(
   options.region = settings.region;
   options.endpoint_url = settings.endpoint_url;
   options.connect_timeout_ms = settings.connection_timeout_ms;
+  options.request_timeout_ms = settings.request_timeout_ms;
   // Describes run on every poll and must ride out throttling, so never fewer
   // than the SDKs' three attempts; a launch is safe to repeat because it
   // carries a client token.
