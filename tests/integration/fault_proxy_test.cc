@@ -1,10 +1,20 @@
-// The fault proxy itself: each kind of fault reaches the AWS client as the
-// failure it stands for, rules are counted, limited and seeded.
+// The fault proxy itself, in front of a stub upstream: each kind of fault
+// reaches the AWS client as the failure it stands for, and rules are
+// counted, limited and seeded. (The fault tests run it in front of moto.)
 #include "support/fault_proxy.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -12,34 +22,97 @@
 #include "aws/credentials.h"
 #include "aws/curl_transport.h"
 #include "core/clock.h"
-#include "support/hostfactory_env.h"
 
 namespace ohfp::testsupport {
 namespace {
 
+// An upstream on a free loopback port that records each request and answers
+// 200: "{}" to a JSON call, a small XML document to anything else.
+class StubUpstream {
+ public:
+  StubUpstream() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+        ::listen(fd_, 16) == 0 &&
+        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+      port_ = ntohs(addr.sin_port);
+    }
+    thread_ = std::thread([this] { Loop(); });
+  }
+  ~StubUpstream() {
+    ::shutdown(fd_, SHUT_RDWR);  // wakes accept()
+    thread_.join();
+    ::close(fd_);
+  }
+
+  int port() const { return port_; }
+  std::vector<std::string> requests() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return requests_;
+  }
+
+ private:
+  void Loop() {
+    for (;;) {
+      int client = ::accept(fd_, nullptr, nullptr);
+      if (client < 0) return;
+      std::string raw;
+      char buf[8192];
+      size_t head_end = std::string::npos;
+      size_t length = 0;
+      while (head_end == std::string::npos || raw.size() < head_end + 4 + length) {
+        ssize_t n = ::recv(client, buf, sizeof buf, 0);
+        if (n <= 0) break;
+        raw.append(buf, static_cast<size_t>(n));
+        head_end = raw.find("\r\n\r\n");
+        size_t at = raw.find("Content-Length: ");
+        if (at != std::string::npos && at < head_end) length = std::stoul(raw.substr(at + 16));
+      }
+      bool json = raw.find("X-Amz-Target:") != std::string::npos;
+      std::string body = json ? "{}" : "<Response><answer>stub</answer></Response>";
+      std::string answer = "HTTP/1.1 200 OK\r\nContent-Type: " +
+                           std::string(json ? "application/x-amz-json-1.1" : "text/xml") +
+                           "\r\nContent-Length: " + std::to_string(body.size()) +
+                           "\r\nConnection: close\r\n\r\n" + body;
+      ::send(client, answer.data(), answer.size(), MSG_NOSIGNAL);
+      ::close(client);
+      std::lock_guard<std::mutex> lock(mu_);
+      requests_.push_back(raw);
+    }
+  }
+
+  int fd_ = -1;
+  int port_ = 0;
+  std::thread thread_;
+  std::mutex mu_;
+  std::vector<std::string> requests_;
+};
+
 class FaultProxyTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() { moto_ = StartSharedMoto().release(); }
-  static void TearDownTestSuite() {
-    delete moto_;
-    moto_ = nullptr;
+  void SetUp() override {
+    ASSERT_GT(upstream_.port(), 0);
+    proxy_ = FaultProxy::Start(upstream_.port(), 42);
+    ASSERT_NE(proxy_, nullptr);
+    client_ = NewClient(proxy_->endpoint());
   }
 
-  void SetUp() override {
-    ASSERT_NE(moto_, nullptr) << "moto_server did not start";
-    proxy_ = FaultProxy::Start(moto_->server->port(), 42);
-    ASSERT_NE(proxy_, nullptr);
-    credentials_ = std::make_unique<aws::StaticCredentials>(moto_->server->credentials());
+  std::unique_ptr<aws::AwsClient> NewClient(const std::string& endpoint) {
     aws::ClientOptions options;
-    options.region = moto_->server->region();
-    options.endpoint_url = proxy_->endpoint();
+    options.region = "us-east-1";
+    options.endpoint_url = endpoint;
     options.max_attempts = 1;  // each call shows the fault itself, not a retry
     options.request_timeout_ms = 1000;
-    client_ = std::make_unique<aws::AwsClient>(options, &transport_, credentials_.get(), &clock_);
+    return std::make_unique<aws::AwsClient>(options, &transport_, &credentials_, &clock_);
   }
 
-  Result<std::string> DescribeInstances() {
-    return client_->CallQuery("ec2", "DescribeInstances", "2016-11-15", {{"MaxResults", "5"}});
+  Result<std::string> DescribeInstances(aws::AwsClient* client = nullptr) {
+    return (client ? client : client_.get())
+        ->CallQuery("ec2", "DescribeInstances", "2016-11-15", {{"MaxResults", "5"}});
   }
 
   static std::string Detail(const Status& s, const char* key) {
@@ -48,24 +121,32 @@ class FaultProxyTest : public ::testing::Test {
     return d[key].is_string() ? d[key].get<std::string>() : d[key].dump();
   }
 
-  static SharedMoto* moto_;
+  StubUpstream upstream_;
   std::unique_ptr<FaultProxy> proxy_;
   SystemClock clock_;
   aws::CurlTransport transport_;
-  std::unique_ptr<aws::StaticCredentials> credentials_;
+  aws::StaticCredentials credentials_{aws::Credentials{"AKIDTEST", "secret", "", 0}};
   std::unique_ptr<aws::AwsClient> client_;
 };
 
-SharedMoto* FaultProxyTest::moto_ = nullptr;
-
-TEST_F(FaultProxyTest, PassesSignedCallsThroughAndCountsThem) {
+TEST_F(FaultProxyTest, PassesCallsThroughUnchangedAndCountsThem) {
   ASSERT_TRUE(DescribeInstances().ok());
-  auto ssm = client_->CallJson("ssm", "AmazonSSM.GetParameter",
-                               {{"Name",
-                                 "/aws/service/ami-amazon-linux-latest/"
-                                 "al2023-ami-kernel-6.1-x86_64"}},
-                               "1.1");
+  auto ssm = client_->CallJson("ssm", "AmazonSSM.GetParameter", {{"Name", "/x"}}, "1.1");
   ASSERT_TRUE(ssm.ok()) << ssm.status().ToString();
+
+  // The signature covers Host and the body, so both arrive as sent.
+  std::vector<std::string> seen = upstream_.requests();
+  ASSERT_EQ(seen.size(), 2u);
+  std::string host = "Host: 127.0.0.1:" + std::to_string(proxy_->port()) + "\r\n";
+  EXPECT_NE(seen[0].find(host), std::string::npos) << seen[0];
+  EXPECT_NE(seen[0].find("Authorization: AWS4-HMAC-SHA256 Credential=AKIDTEST/"),
+            std::string::npos);
+  EXPECT_NE(seen[0].find("Connection: close\r\n"), std::string::npos);
+  EXPECT_EQ(seen[0].substr(seen[0].find("\r\n\r\n") + 4),
+            "Action=DescribeInstances&Version=2016-11-15&MaxResults=5");
+  EXPECT_NE(seen[1].find("X-Amz-Target: AmazonSSM.GetParameter"), std::string::npos);
+  EXPECT_EQ(seen[1].substr(seen[1].find("\r\n\r\n") + 4), R"({"Name":"/x"})");
+
   FaultCounts c = proxy_->counts();
   EXPECT_EQ(c.calls["DescribeInstances"], 1);
   EXPECT_EQ(c.calls["GetParameter"], 1);
@@ -146,19 +227,16 @@ TEST_F(FaultProxyTest, DelayHoldsTheAnswerAndRewriteChangesIt) {
 
 TEST_F(FaultProxyTest, ProbabilityIsSeededAndFirstNLimitsInjections) {
   // Two proxies with the same seed fail the same calls of the same sequence.
-  auto other = FaultProxy::Start(moto_->server->port(), 42);
+  auto other = FaultProxy::Start(upstream_.port(), 42);
   ASSERT_NE(other, nullptr);
-  aws::ClientOptions options = client_->options();
-  options.endpoint_url = other->endpoint();
-  aws::AwsClient other_client(options, &transport_, credentials_.get(), &clock_);
+  auto other_client = NewClient(other->endpoint());
   FaultRule half = FaultRule().Inject({FaultKind::kUnavailable}).WithProbability(0.5);
   proxy_->AddRule(half);
   other->AddRule(half);
   std::string pattern, other_pattern;
   for (int i = 0; i < 16; ++i) {
     pattern += DescribeInstances().ok() ? '.' : 'x';
-    other_pattern +=
-        other_client.CallQuery("ec2", "DescribeInstances", "2016-11-15", {}).ok() ? '.' : 'x';
+    other_pattern += DescribeInstances(other_client.get()).ok() ? '.' : 'x';
   }
   EXPECT_EQ(pattern, other_pattern);
   EXPECT_NE(pattern.find('x'), std::string::npos) << pattern;
