@@ -363,7 +363,18 @@ TEST_P(FaultTest, ScriptsAnswerInsideTheActionTimeoutWhileAwsHangs) {
     EXPECT_LT(NowMs() - t0, kActionTimeoutSec * 1000) << Describe(r);
     reclaims = StdoutJson(r);
   });
+  // The budget can come from the configuration too: Host Factory's default
+  // 240 s, but AWS_CALL_BUDGET_SEC = 2, so this launch gives up after 2 s.
+  EnvOptions budget_options = Options(240);
+  budget_options.provider_config["AWS_CALL_BUDGET_SEC"] = 2;
+  HostFactoryEnv budget_env(*moto_, budget_options);
+  json budgeted;
+  threads.emplace_back([&] {
+    budgeted = Run(budget_env, "requestMachines",
+                   {{"template", {{"templateId", "spot-small"}, {"machineCount", 1}}}}, 4);
+  });
   for (auto& t : threads) t.join();
+  EXPECT_EQ(budgeted.value("requestId", "").rfind("req-", 0), 0u) << budgeted;
   ASSERT_EQ(status["requests"].size(), 3u) << status;
   for (const json& r : status["requests"]) {
     EXPECT_EQ(r.value("status", ""), "running") << "while AWS hangs nothing is final: " << r;
