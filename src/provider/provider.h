@@ -29,9 +29,9 @@ struct Instance {
 
 /// What a launch produced.
 struct LaunchResult {
-  std::vector<Instance> instances;  // may be fewer than asked
+  std::vector<Instance> instances;                    // may be fewer than asked
   nlohmann::json handles = nlohmann::json::object();  // reservation ids, fleet id, …
-  std::string message;  // why fewer than asked, "" if all
+  std::string message;                                // why fewer than asked, "" if all
 };
 
 class Provider {
