@@ -266,6 +266,21 @@ TEST_P(FaultTest, EveryRequestCompletesOnceUnderThirtyPercentFaults) {
   CheckCloudMatches(answers, counts);
   ReturnEverything(env, answers, kActionTimeoutSec, 4);
 
+  // A final answer never changes, not even once its hosts are gone.
+  json again = json::array();
+  for (const auto& id : ids) again.push_back({{"requestId", id}});
+  json later = Run(env, "getRequestStatus", {{"requests", again}}, kActionTimeoutSec);
+  for (const json& r : later.value("requests", json::array())) {
+    const json& before = answers[r.value("requestId", "")];
+    EXPECT_EQ(r.value("status", ""), before.value("status", "")) << r;
+    EXPECT_EQ(r["machines"].size(), before["machines"].size()) << r;
+    for (size_t i = 0; i < r["machines"].size() && i < before["machines"].size(); ++i) {
+      EXPECT_EQ(r["machines"][i].value("machineId", ""),
+                before["machines"][i].value("machineId", ""));
+      EXPECT_EQ(r["machines"][i].value("result", ""), "succeed");
+    }
+  }
+
   Print("batch", NowMs() - start);
   EXPECT_GT(proxy_->counts().total_faults(), 0);
   EXPECT_EQ(figures_.stuck, 0);
