@@ -267,6 +267,8 @@ Result<LaunchResult> Service::LaunchOrFind(Provider* p, const Template& tmpl, co
     auto found = p->FindByRequest({r.request_id});
     if (!found.ok()) return launch;  // the next status poll looks again
     if (!found->empty()) {
+      // Part of a set may be all EC2 lists yet; the next poll waits for it.
+      if (static_cast<int64_t>(found->size()) < r.machine_count) return launch;
       if (!DropSurplus(p, r, &*found).ok()) return launch;
       LaunchResult adopted;
       adopted.instances = std::move(*found);
@@ -349,6 +351,16 @@ Status Service::AdoptOrRelaunch(std::vector<Request*>& pending, Refresh* refresh
   for (Request* r : pending) {
     auto it = by_request.find(r->request_id);
     if (it != by_request.end()) {
+      // EC2 may list a launch's instances before all of them are visible (and
+      // moto's list grows while it launches). A launch is all or nothing, so
+      // adopting part of it would leave the rest running unseen: wait for
+      // the whole set until the not-found grace has passed.
+      bool partial = static_cast<int64_t>(it->second.size()) < r->machine_count;
+      if (partial && now - r->updated_at < options_.not_found_grace_sec) {
+        spdlog::info("{} {} of {} instances visible so far", r->request_id, it->second.size(),
+                     r->machine_count);
+        continue;
+      }
       LaunchResult adopted;
       adopted.instances = it->second;
       Status trimmed = DropSurplus(*p, *r, &adopted.instances);

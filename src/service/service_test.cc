@@ -234,6 +234,35 @@ TEST_F(ServiceTest, UnconfirmedLaunchIsRetriedByTheNextPollWithoutTheOrphanWait)
   EXPECT_EQ(cloud_.instances.size(), 2u);
 }
 
+TEST_F(ServiceTest, PartOfASetFoundByTagIsAdoptedOnlyAfterTheGrace) {
+  // A launch of 3 whose answer was lost; so far the cloud lists 2 of them.
+  Request r;
+  r.request_id = "req-partial";
+  r.template_id = "small";
+  r.provider_api = "RunInstances";
+  r.machine_count = 3;
+  r.client_token = r.request_id;
+  r.created_at = r.updated_at = clock_.NowSeconds();
+  r.launch_attempts = 1;
+  r.handles = {{"launch_unconfirmed", true}};
+  ASSERT_TRUE(store_->CreateAcquireRequest(r, 10).ok());
+  Request visible = r;
+  visible.machine_count = 2;
+  ASSERT_TRUE(cloud_.Launch(templates_.templates[0], visible).ok());
+  cloud_.SetState("req-partial", "running");
+
+  clock_.Advance(5);
+  RequestReport s = Status1("req-partial");
+  EXPECT_EQ(s.hf_status, "running");
+  EXPECT_TRUE(s.machines.empty()) << "nothing adopted from a partial view";
+  EXPECT_EQ(cloud_.launch_calls, 1) << "and nothing launched again";
+
+  clock_.Advance(options_.not_found_grace_sec);
+  s = Status1("req-partial");
+  EXPECT_EQ(s.machines.size(), 2u) << "after the grace, what exists is adopted";
+  EXPECT_EQ(cloud_.launch_calls, 1);
+}
+
 TEST_F(ServiceTest, SurplusFoundByTagIsTerminatedAndNeverAdopted) {
   // A launch repeated after a lost answer by a cloud that ignored the token.
   Request r;
