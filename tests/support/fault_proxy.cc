@@ -358,6 +358,7 @@ std::string FaultProxy::Report() const {
     first = false;
   }
   out += ") forwarded=" + std::to_string(c.forwarded) +
+         " upstream_5xx=" + std::to_string(c.upstream_errors) +
          " faults=" + std::to_string(c.total_faults()) + " (";
   first = true;
   for (const auto& [kind, n] : c.faults) {
@@ -503,6 +504,10 @@ void FaultProxy::Serve(int client) {
     return;
   }
 
+  if (answer.start_line.find(" 5") == 8) {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++counts_.upstream_errors;
+  }
   if (d.inject && d.kind == FaultKind::kResetAfter) {
     Reset(client);
     return;

@@ -86,6 +86,7 @@ struct FaultCounts {
   std::map<std::string, int64_t> faults;            // by kind name
   std::map<std::string, int64_t> faults_by_action;  // "RunInstances/reset_after"
   int64_t forwarded = 0;                            // requests that reached upstream
+  int64_t upstream_errors = 0;                      // 5xx answers upstream gave by itself
   int64_t total_calls() const;
   int64_t total_faults() const;
 };
