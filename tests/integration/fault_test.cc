@@ -245,7 +245,11 @@ TEST_P(FaultTest, EveryRequestCompletesOnceUnderThirtyPercentFaults) {
   }
   figures_.requests = kRequests;
   std::vector<std::string> ids;
-  std::vector<json> submitted = RunAll(env, "requestMachines", inputs, kActionTimeoutSec, 4);
+  // One script at a time: moto's RunInstances is not thread-safe and, rarely,
+  // fails part-way, leaving part of a set that EC2 never leaves (MinCount =
+  // MaxCount is all or nothing). Concurrency has its own tests, without faults.
+  // In order, the seeded faults also fall the same way on every run.
+  std::vector<json> submitted = RunAll(env, "requestMachines", inputs, kActionTimeoutSec, 1);
   for (size_t i = 0; i < submitted.size(); ++i) {
     std::string id = submitted[i].value("requestId", "");
     ASSERT_EQ(id.rfind("req-", 0), 0u) << submitted[i].dump();
@@ -264,7 +268,7 @@ TEST_P(FaultTest, EveryRequestCompletesOnceUnderThirtyPercentFaults) {
     }
   }
   CheckCloudMatches(answers, counts);
-  ReturnEverything(env, answers, kActionTimeoutSec, 4);
+  ReturnEverything(env, answers, kActionTimeoutSec, 1);
 
   // A final answer never changes, not even once its hosts are gone.
   json again = json::array();
