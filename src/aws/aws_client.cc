@@ -57,6 +57,14 @@ int64_t ParseRetryAfterMs(const std::string& value) {
   return std::stoll(value);
 }
 
+// Whether AWS may have carried out a call whose attempt ended this way: it
+// got the request unless the connection never opened, and only an error
+// answer below 500 says for sure that it refused.
+bool MayHaveActed(const Result<HttpResponse>& response) {
+  if (!response.ok()) return response.status().details().value("transport", "io") != "connect";
+  return response->status >= 500;
+}
+
 }  // namespace
 
 AwsClient::AwsClient(ClientOptions options, HttpTransport* transport,
@@ -89,14 +97,15 @@ std::string AwsClient::EndpointFor(const std::string& service) const {
 }
 
 Result<std::string> AwsClient::CallQuery(const std::string& service, const std::string& action,
-                                         const std::string& version, const QueryParams& params) {
+                                         const std::string& version, const QueryParams& params,
+                                         RetryPolicy policy) {
   FormParams form;
   form.reserve(params.size() + 2);
   form.emplace_back("Action", action);
   form.emplace_back("Version", version);
   form.insert(form.end(), params.begin(), params.end());
   Headers headers = {{"Content-Type", "application/x-www-form-urlencoded; charset=utf-8"}};
-  Result<HttpResponse> response = Call(service, action, headers, EncodeFormBody(form));
+  Result<HttpResponse> response = Call(service, action, headers, EncodeFormBody(form), policy);
   if (!response.ok()) return response.status();
   return std::move(response->body);
 }
@@ -108,7 +117,7 @@ Result<nlohmann::json> AwsClient::CallJson(const std::string& service, const std
   Headers headers = {{"Content-Type", "application/x-amz-json-" + json_version},
                      {"X-Amz-Target", target}};
   std::string payload = body.is_null() ? "{}" : body.dump();
-  Result<HttpResponse> response = Call(service, action, headers, payload);
+  Result<HttpResponse> response = Call(service, action, headers, payload, RetryPolicy::kStandard);
   if (!response.ok()) return response.status();
   if (response->body.find_first_not_of(" \t\r\n") == std::string::npos) {
     return nlohmann::json::object();
@@ -151,7 +160,8 @@ Status AwsClient::AttemptError(const std::string& service, const std::string& ac
 }
 
 Result<HttpResponse> AwsClient::Call(const std::string& service, const std::string& action,
-                                     const Headers& extra_headers, const std::string& body) {
+                                     const Headers& extra_headers, const std::string& body,
+                                     RetryPolicy policy) {
   ++stats_.calls;
   Result<Endpoint> endpoint =
       ResolveEndpoint(service, options_.region, options_.endpoint_url, env_);
@@ -223,6 +233,13 @@ Result<HttpResponse> AwsClient::Call(const std::string& service, const std::stri
     last_error = AttemptError(service, action, response, &kind, &retry_after_ms);
     spdlog::debug("aws {} {} attempt {} in {} ms: {}", service, action, attempt, took,
                   last_error.message());
+    if (policy == RetryPolicy::kUnlessItMayHaveActed && MayHaveActed(response)) {
+      nlohmann::json& details = last_error.mutable_details();
+      details["retryable"] = kind != FailureKind::kPermanent;
+      details["attempts"] = attempt;
+      details["retry_stop"] = "may_have_acted";
+      return last_error;
+    }
     RetryDecision decision =
         retry.OnFailure(attempt, kind, retry_after_ms, clock_->MonotonicMillis(), deadline);
     if (!decision.retry) {

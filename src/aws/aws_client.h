@@ -50,6 +50,19 @@ struct ClientOptions {
   int64_t deadline_ms = 0;
 };
 
+/// Which failed attempts a call may repeat.
+enum class RetryPolicy {
+  /// Standard mode: every retryable failure.
+  kStandard,
+  /// Only failures after which AWS cannot have acted on the call: no
+  /// connection, or an error answer below 500 (throttling). A broken or
+  /// timed-out exchange, or a 5xx, may have carried out the call, so it is
+  /// returned to the caller (details "retry_stop": "may_have_acted") to look
+  /// before repeating it. For calls that create things, whose client token
+  /// not every endpoint honours.
+  kUnlessItMayHaveActed,
+};
+
 /// Statistics for `-d stats`-style reporting and the benchmark.
 struct ClientStats {
   int64_t calls = 0;     // logical calls
@@ -73,7 +86,8 @@ class AwsClient {
   /// botocore does) to `service` ("ec2", "autoscaling", "sts", "iam") and
   /// returns the XML body of a 2xx answer.
   Result<std::string> CallQuery(const std::string& service, const std::string& action,
-                                const std::string& version, const QueryParams& params);
+                                const std::string& version, const QueryParams& params,
+                                RetryPolicy policy = RetryPolicy::kStandard);
 
   /// JSON protocol: POSTs `body` with X-Amz-Target `target` ("AmazonSSM.GetParameter")
   /// and Content-Type application/x-amz-json-`json_version` ("1.1" or "1.0").
@@ -103,7 +117,8 @@ class AwsClient {
  private:
   /// Signs and sends one logical call with retries; returns the 2xx answer.
   Result<HttpResponse> Call(const std::string& service, const std::string& action,
-                            const Headers& extra_headers, const std::string& body);
+                            const Headers& extra_headers, const std::string& body,
+                            RetryPolicy policy);
   /// The Status for a failed attempt (AWS error or transport failure).
   Status AttemptError(const std::string& service, const std::string& action,
                       const Result<HttpResponse>& response, FailureKind* kind,

@@ -294,6 +294,36 @@ TEST_F(AwsClientTest, TransportFailuresAreRetriedAndReported) {
   EXPECT_EQ(client->retry_quota_available(), 500 - 14 - 10);
 }
 
+TEST_F(AwsClientTest, CallThatMayHaveActedIsNotRepeatedUnderThatPolicy) {
+  // Refused for sure (throttled, no connection): repeated.
+  transport_.PushResponse(400, kThrottled);
+  transport_.PushTransportError("connect");
+  transport_.PushResponse(200, "<ok/>");
+  auto client = MakeClient();
+  auto policy = RetryPolicy::kUnlessItMayHaveActed;
+  ASSERT_TRUE(client->CallQuery("ec2", "RunInstances", "2016-11-15", {}, policy).ok());
+  EXPECT_EQ(transport_.requests().size(), 3u);
+
+  // Reached AWS, answer lost or failed server-side: returned after one attempt.
+  for (const char* kind : {"io", "timeout"}) {
+    transport_.PushTransportError(kind);
+    transport_.PushResponse(200, "<ok/>");  // what a repeat would get
+    size_t before = transport_.requests().size();
+    Result<std::string> r = client->CallQuery("ec2", "RunInstances", "2016-11-15", {}, policy);
+    ASSERT_FALSE(r.ok()) << kind;
+    EXPECT_EQ(transport_.requests().size(), before + 1) << kind;
+    EXPECT_EQ(r.status().details()["retry_stop"], "may_have_acted");
+    EXPECT_EQ(r.status().details()["transport"], kind);
+    EXPECT_EQ(r.status().details()["retryable"], true);
+    ASSERT_TRUE(client->CallQuery("ec2", "RunInstances", "2016-11-15", {}, policy).ok());
+  }
+  transport_.PushResponse(503, "");
+  Result<std::string> r = client->CallQuery("ec2", "RunInstances", "2016-11-15", {}, policy);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().details()["http_status"], 503);
+  EXPECT_EQ(r.status().details()["attempts"], 1);
+}
+
 TEST_F(AwsClientTest, RetryAfterHeaderIsHonoured) {
   transport_.PushResponse(503, "", {{"x-amz-retry-after", "1500"}});
   transport_.PushResponse(200, "<ok/>");

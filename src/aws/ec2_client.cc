@@ -261,8 +261,12 @@ std::vector<std::string> ParseNotFoundInstanceIds(const std::string& message) {
 }
 
 Result<Reservation> Ec2Client::RunInstances(const RunInstancesInput& input) {
+  // A repeat after a lost answer launches a second set wherever the client
+  // token is not honoured (emulators, a token EC2 no longer remembers): the
+  // caller looks for the instances by tag before launching again.
   Result<std::string> body =
-      client_->CallQuery("ec2", "RunInstances", kEc2ApiVersion, RunInstancesParams(input));
+      client_->CallQuery("ec2", "RunInstances", kEc2ApiVersion, RunInstancesParams(input),
+                         RetryPolicy::kUnlessItMayHaveActed);
   if (!body.ok()) return body.status();
   return ParseRunInstancesResponse(*body);
 }

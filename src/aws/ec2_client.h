@@ -125,6 +125,8 @@ class Ec2Client {
   explicit Ec2Client(AwsClient* client) : client_(client) {}
 
   /// Launches instances. An EC2 refusal is the AwsClient's error, unchanged.
+  /// Throttling is retried, but an attempt that may have reached EC2 is not
+  /// repeated: its error says "retry_stop": "may_have_acted".
   Result<Reservation> RunInstances(const RunInstancesInput& input);
 
   /// Describes `instance_ids` in batches of kMaxIdsPerCall. Ids EC2 does not

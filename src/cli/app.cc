@@ -256,8 +256,7 @@ int RunVerb(Verb verb, const Options& o, const Clock& clock, Stats* stats) {
 
   // The cloud is set up on first use, with one deadline for every call this
   // process makes: Host Factory kills a script after its action timeout.
-  const int64_t budget_ms = config->action_timeout_sec * 1000;
-  const int64_t deadline = stats->start_ms + budget_ms - std::min<int64_t>(5000, budget_ms / 10);
+  const int64_t deadline = stats->start_ms + CallBudgetMs(*config);
   std::unique_ptr<AwsSession> session;
   SystemClock session_clock;
   ProviderSource source = [&]() -> Result<Provider*> {

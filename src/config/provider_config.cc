@@ -176,6 +176,9 @@ constexpr IntegerKey kIntegerKeys[] = {
     {"AWS_PROXY_PORT", "proxy_port", &AwsSettings::proxy_port, 1, 65535},
     {"AWS_CONNECTION_TIMEOUT_MS", "connection_timeout_ms", &AwsSettings::connection_timeout_ms, 1,
      2147483647},
+    {"AWS_REQUEST_TIMEOUT_MS", "request_timeout_ms", &AwsSettings::request_timeout_ms, 1,
+     2147483647},
+    {"AWS_CALL_BUDGET_SEC", "call_budget_sec", &AwsSettings::call_budget_sec, 0, 2147483647},
     {"AWS_REQUEST_RETRY_ATTEMPTS", "request_retry_attempts", &AwsSettings::request_retry_attempts,
      0, 10},
     {"AWS_INSTANCE_PENDING_TIMEOUT_SEC", "instance_pending_timeout_sec",
@@ -458,6 +461,15 @@ Result<ProviderConfig> LoadProviderConfig(const Directories& dirs,
   OHFP_RETURN_IF_ERROR(ReadEnvironment(env, &config));
   OHFP_RETURN_IF_ERROR(Finish(dirs, env, &config));
   return config;
+}
+
+int64_t CallBudgetMs(const ProviderConfig& config) {
+  const int64_t action_ms = config.action_timeout_sec * 1000;
+  int64_t budget = action_ms - std::min<int64_t>(5000, action_ms / 10);
+  if (config.aws.call_budget_sec > 0) {
+    budget = std::min(budget, config.aws.call_budget_sec * 1000);
+  }
+  return budget;
 }
 
 std::map<std::string, std::string> CurrentEnvironment() {

@@ -38,6 +38,8 @@ struct AwsSettings {
   std::string proxy_host;                       // AWS_PROXY_HOST
   int64_t proxy_port = 0;                       // AWS_PROXY_PORT (required with host)
   int64_t connection_timeout_ms = 10000;        // AWS_CONNECTION_TIMEOUT_MS 1..2^31-1
+  int64_t request_timeout_ms = 30000;           // AWS_REQUEST_TIMEOUT_MS, per attempt
+  int64_t call_budget_sec = 0;                  // AWS_CALL_BUDGET_SEC, 0 = from the action timeout
   int64_t request_retry_attempts = 0;           // AWS_REQUEST_RETRY_ATTEMPTS 0..10
   int64_t instance_pending_timeout_sec = 180;   // 180..10000
   int64_t describe_request_retry_attempts = 0;  // 0..10
@@ -94,6 +96,12 @@ struct ProviderConfig {
 Result<ProviderConfig> LoadProviderConfig(const Directories& dirs,
                                           const std::string& explicit_config_path,
                                           const std::map<std::string, std::string>& env);
+
+/// How long one process may spend on AWS calls, retries included, so that
+/// it answers before Host Factory kills it: the action timeout less a margin
+/// for the rest of its work (a tenth, at most 5 s), or AWS_CALL_BUDGET_SEC
+/// when that is set and shorter. Never more than the action timeout allows.
+int64_t CallBudgetMs(const ProviderConfig& config);
 
 /// A snapshot of the process environment as a map.
 std::map<std::string, std::string> CurrentEnvironment();

@@ -229,6 +229,8 @@ TEST_F(ProviderConfigTest, EveryIntegerKeyHasItsRange) {
   };
   const Range ranges[] = {
       {"AWS_CONNECTION_TIMEOUT_MS", 1, 2147483647, &AwsSettings::connection_timeout_ms},
+      {"AWS_REQUEST_TIMEOUT_MS", 1, 2147483647, &AwsSettings::request_timeout_ms},
+      {"AWS_CALL_BUDGET_SEC", 0, 2147483647, &AwsSettings::call_budget_sec},
       {"AWS_REQUEST_RETRY_ATTEMPTS", 0, 10, &AwsSettings::request_retry_attempts},
       {"AWS_INSTANCE_PENDING_TIMEOUT_SEC", 180, 10000, &AwsSettings::instance_pending_timeout_sec},
       {"AWS_DESCRIBE_REQUEST_RETRY_ATTEMPTS", 0, 10, &AwsSettings::describe_request_retry_attempts},
@@ -508,6 +510,34 @@ TEST_F(ProviderConfigTest, WronglyShapedSectionsAreErrors) {
 }
 
 // --- Environment ---
+
+TEST_F(ProviderConfigTest, CallBudgetFitsInsideTheActionTimeout) {
+  Result<ProviderConfig> r = LoadIbm({});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->aws.request_timeout_ms, 30000);
+  EXPECT_EQ(CallBudgetMs(*r), 235000);  // 240 s less 5 s
+
+  r = LoadIbm({}, {{"HF_PROVIDER_ACTION_TIMEOUT", "8"}});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(CallBudgetMs(*r), 7200);  // a tenth of a short timeout is kept back
+
+  // The config key can shorten the budget, never stretch it past Host Factory's limit.
+  r = LoadIbm({{"AWS_CALL_BUDGET_SEC", 60}});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(CallBudgetMs(*r), 60000);
+  r = LoadIbm({{"AWS_CALL_BUDGET_SEC", 600}}, {{"HF_PROVIDER_ACTION_TIMEOUT", "100"}});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(CallBudgetMs(*r), 95000);
+}
+
+TEST_F(ProviderConfigTest, CallBudgetAndAttemptTimeoutFromConfigJson) {
+  Result<ProviderConfig> r = LoadJson(
+      {{"provider",
+        {{"providers", {{{"config", {{"call_budget_sec", 30}, {"request_timeout_ms", 2500}}}}}}}}});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(CallBudgetMs(*r), 30000);
+  EXPECT_EQ(r->aws.request_timeout_ms, 2500);
+}
 
 TEST_F(ProviderConfigTest, ActionTimeout) {
   Result<ProviderConfig> r =

@@ -88,8 +88,11 @@ class FakeAws : public aws::HttpTransport {
   std::map<std::string, std::string> ssm = {
       {"/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-6.1-x86_64", "ami-0ssm"}};
   std::map<std::string, std::string> images = {{"ami-1", "/dev/xvda"}, {"ami-0ssm", "/dev/sda1"}};
-  std::string run_error_code;     // when set, RunInstances fails with it
-  bool plural_not_found = false;  // AWS style: name every unknown id at once
+  std::string run_error_code;        // when set, RunInstances fails with it
+  int throttled_runs = 0;            // RunInstances calls refused as throttled first
+  int lost_run_answers = 0;          // RunInstances calls that launch, then lose the answer
+  bool ignore_client_token = false;  // as moto does
+  bool plural_not_found = false;     // AWS style: name every unknown id at once
   size_t page_size = 1000;
 
   std::vector<Call> CallsOf(const std::string& action) const {
@@ -200,7 +203,12 @@ class FakeAws : public aws::HttpTransport {
     if (!run_error_code.empty()) {
       return Error(400, run_error_code, "We currently do not have sufficient capacity.");
     }
+    if (throttled_runs > 0) {
+      --throttled_runs;
+      return Error(400, "RequestLimitExceeded", "Request limit exceeded.");
+    }
     auto token = call.params.find("ClientToken");
+    if (ignore_client_token) token = call.params.end();
     if (token != call.params.end() && by_token_.count(token->second)) {
       return by_token_[token->second];
     }
@@ -224,6 +232,11 @@ class FakeAws : public aws::HttpTransport {
                          Element("reservationId", "r-" + std::to_string(++reservations_)) +
                              "<instancesSet>" + items + "</instancesSet>");
     if (token != call.params.end()) by_token_[token->second] = r;
+    if (lost_run_answers > 0) {
+      --lost_run_answers;
+      return Status::Error(ErrorCode::kProviderError, "Connection reset by peer",
+                           {{"transport", "io"}});
+    }
     return r;
   }
 
@@ -449,6 +462,23 @@ TEST_F(AwsProviderTest, RepeatedLaunchWithSameTokenReturnsSameInstances) {
   ASSERT_EQ(second->instances.size(), 2u);
   EXPECT_EQ(second->instances[0].instance_id, first->instances[0].instance_id);
   EXPECT_EQ(fake_.instances.size(), 2u);
+}
+
+TEST_F(AwsProviderTest, ThrottledLaunchIsRetriedButALostAnswerIsNotRepeated) {
+  fake_.ignore_client_token = true;
+  fake_.throttled_runs = 2;
+  ASSERT_TRUE(provider_.Launch(BasicTemplate(), BasicRequest(2)).ok());
+  EXPECT_EQ(fake_.CallsOf("RunInstances").size(), 3u);
+  EXPECT_EQ(fake_.instances.size(), 2u);
+
+  // EC2 launched, the answer never came: repeating blindly would launch a
+  // second set here, so the error goes back to the caller to look first.
+  fake_.lost_run_answers = 1;
+  Result<LaunchResult> lost = provider_.Launch(BasicTemplate(), BasicRequest(2));
+  ASSERT_FALSE(lost.ok());
+  EXPECT_EQ(lost.status().details()["retry_stop"], "may_have_acted");
+  EXPECT_EQ(fake_.CallsOf("RunInstances").size(), 4u);
+  EXPECT_EQ(fake_.instances.size(), 4u);
 }
 
 TEST_F(AwsProviderTest, ReservedTagKeysInTemplateAreIgnored) {

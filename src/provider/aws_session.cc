@@ -40,9 +40,10 @@ Result<std::unique_ptr<AwsSession>> AwsSession::Create(
   options.region = settings.region;
   options.endpoint_url = settings.endpoint_url;
   options.connect_timeout_ms = settings.connection_timeout_ms;
+  options.request_timeout_ms = settings.request_timeout_ms;
   // Describes run on every poll and must ride out throttling, so never fewer
-  // than the SDKs' three attempts; a launch is safe to repeat because it
-  // carries a client token.
+  // than the SDKs' three attempts. A launch is repeated here only when EC2
+  // surely did not act on it (see Ec2Client::RunInstances).
   options.max_attempts =
       static_cast<int>(std::max<int64_t>(3, 1 + settings.request_retry_attempts));
   options.deadline_ms = deadline_ms;

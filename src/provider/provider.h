@@ -38,10 +38,12 @@ class Provider {
  public:
   virtual ~Provider() = default;
 
-  /// Starts `request.machine_count` machines of `tmpl`. Idempotent: the
-  /// request's client_token makes a repeat return the first launch's
-  /// machines, and every machine is tagged with the request and template ids.
-  /// A launch the cloud refused entirely is an error.
+  /// Starts `request.machine_count` machines of `tmpl`. The request's
+  /// client_token makes a repeat return the first launch's machines where
+  /// the cloud honours it, and every machine is tagged with the request and
+  /// template ids, so a caller can find them after a lost answer. A launch
+  /// the cloud refused entirely is an error; one whose answer may have been
+  /// lost is an error the caller must not repeat without looking first.
   virtual Result<LaunchResult> Launch(const Template& tmpl, const Request& request) = 0;
 
   /// Current view of these instances; ids the cloud no longer knows are

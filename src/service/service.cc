@@ -17,6 +17,9 @@ namespace {
 using json = nlohmann::json;
 
 constexpr int64_t kMaxLaunchAttempts = 3;
+// Launch calls one process makes for a request whose answers keep getting
+// lost, looking for its instances by tag between them.
+constexpr int kLaunchTriesPerCall = 3;
 constexpr const char* kFinalMachinesKey = "final_machines";
 constexpr const char* kPolledAtKey = "polled_at";
 constexpr const char* kOriginKey = "origin";
@@ -37,6 +40,27 @@ bool Attended(const Request& r) {
 }
 
 int64_t LastActivity(const Request& r) { return std::max(r.updated_at, PolledAt(r)); }
+
+// Set when the process launching a request ended without knowing whether
+// the launch happened: no one is launching it any more, so the next poll
+// may look for its instances and launch again without waiting for the
+// orphan timeout.
+constexpr const char* kUnconfirmedKey = "launch_unconfirmed";
+
+bool LaunchUnconfirmed(const Request& r) {
+  return r.handles.is_object() && r.handles.value(kUnconfirmedKey, false);
+}
+
+void SetLaunchUnconfirmed(Request* r, bool unconfirmed) {
+  if (!r->handles.is_object()) r->handles = json::object();
+  if (unconfirmed) {
+    r->handles[kUnconfirmedKey] = true;
+  } else {
+    r->handles.erase(kUnconfirmedKey);
+  }
+}
+
+bool IsGone(const Instance& i) { return i.state == "terminated" || i.state == "shutting-down"; }
 
 /// A launch error after which nothing can have been created: EC2 refused
 /// the call (a 4xx that is not throttling), or we refused it ourselves.
@@ -222,12 +246,61 @@ void Service::ApplyLaunch(Request* r, const LaunchResult& launch, Refresh* refre
     refresh->change.machines.push_back(std::move(m));
   }
   MergeHandles(launch.handles, &r->handles);
+  SetLaunchUnconfirmed(r, false);
   r->state = RequestState::kInProgress;
   r->updated_at = now;
   r->message = launch.message.empty()
                    ? std::to_string(launch.instances.size()) + " instances launching"
                    : launch.message;
   spdlog::info("{} launched {} instances", r->request_id, launch.instances.size());
+}
+
+Status Service::DropSurplus(Provider* p, const Request& r, std::vector<Instance>* found) {
+  if (static_cast<int64_t>(found->size()) <= r.machine_count) return Status();
+  // The same instances are kept on every look: live ones first, then the
+  // oldest; the surplus, once terminated, sorts behind them.
+  std::stable_sort(found->begin(), found->end(), [](const Instance& a, const Instance& b) {
+    if (IsGone(a) != IsGone(b)) return !IsGone(a);
+    if (a.launch_time != b.launch_time) return a.launch_time < b.launch_time;
+    return a.instance_id < b.instance_id;
+  });
+  std::vector<std::string> surplus;
+  for (size_t i = static_cast<size_t>(r.machine_count); i < found->size(); ++i) {
+    if (!IsGone((*found)[i])) surplus.push_back((*found)[i].instance_id);
+  }
+  spdlog::warn(
+      "{} has {} instances for {} hosts (a launch repeated after a lost answer); "
+      "terminating {}",
+      r.request_id, found->size(), r.machine_count, surplus.size());
+  if (!surplus.empty()) OHFP_RETURN_IF_ERROR(p->Release(surplus));
+  found->resize(static_cast<size_t>(r.machine_count));
+  return Status();
+}
+
+Result<LaunchResult> Service::LaunchOrFind(Provider* p, const Template& tmpl, const Request& r) {
+  for (int tries = 1;; ++tries) {
+    Result<LaunchResult> launch = p->Launch(tmpl, r);
+    if (launch.ok() || !LaunchMayHaveHappened(launch.status())) return launch;
+
+    // The launch may have happened: its instances carry the request tag.
+    // Launching again without looking would start a second set wherever the
+    // client token is not honoured.
+    auto found = p->FindByRequest({r.request_id});
+    if (!found.ok()) return launch;  // the next status poll looks again
+    if (!found->empty()) {
+      // Part of a set may be all EC2 lists yet; the next poll waits for it.
+      if (static_cast<int64_t>(found->size()) < r.machine_count) return launch;
+      if (!DropSurplus(p, r, &*found).ok()) return launch;
+      LaunchResult adopted;
+      adopted.instances = std::move(*found);
+      adopted.message = std::to_string(adopted.instances.size()) +
+                        " instances found by tag after a lost launch answer";
+      return adopted;
+    }
+    if (tries >= kLaunchTriesPerCall) return launch;
+    spdlog::warn("{} launch not confirmed ({}) and none of its instances exist; launching again",
+                 r.request_id, launch.status().message());
+  }
 }
 
 Result<SubmitReport> Service::RequestMachines(const std::string& template_id, int64_t count) {
@@ -263,13 +336,14 @@ Result<SubmitReport> Service::RequestMachines(const std::string& template_id, in
   CrashPoint("request.recorded");
 
   Refresh refresh;
-  auto launch = (*p)->Launch(*tmpl, r);
+  auto launch = LaunchOrFind(*p, *tmpl, r);
   CrashPoint("request.launched");
   SubmitReport report;
   if (launch.ok()) {
     ApplyLaunch(&r, *launch, &refresh);
     report.message = "Request submitted to EC2: " + r.message + ".";
   } else if (LaunchMayHaveHappened(launch.status())) {
+    SetLaunchUnconfirmed(&r, true);
     r.updated_at = clock_->NowSeconds();
     r.message = "launch not confirmed yet (" + launch.status().message() +
                 "); the next status poll reconciles it";
@@ -302,15 +376,33 @@ Status Service::AdoptOrRelaunch(std::vector<Request*>& pending, Refresh* refresh
   for (Request* r : pending) {
     auto it = by_request.find(r->request_id);
     if (it != by_request.end()) {
+      // EC2 may list a launch's instances before all of them are visible (and
+      // moto's list grows while it launches). A launch is all or nothing, so
+      // adopting part of it would leave the rest running unseen: wait for
+      // the whole set until the not-found grace has passed.
+      bool partial = static_cast<int64_t>(it->second.size()) < r->machine_count;
+      if (partial && now - r->updated_at < options_.not_found_grace_sec) {
+        spdlog::info("{} {} of {} instances visible so far", r->request_id, it->second.size(),
+                     r->machine_count);
+        continue;
+      }
       LaunchResult adopted;
       adopted.instances = it->second;
-      adopted.message =
-          std::to_string(it->second.size()) + " instances found by tag after an interrupted launch";
+      Status trimmed = DropSurplus(*p, *r, &adopted.instances);
+      if (!trimmed.ok()) {
+        // Every instance keeps its tag, so the next poll finds them again.
+        spdlog::warn("{} not adopted yet: {}", r->request_id, trimmed.message());
+        continue;
+      }
+      adopted.message = std::to_string(adopted.instances.size()) +
+                        " instances found by tag after an interrupted launch";
       ApplyLaunch(r, adopted, refresh);
       refresh->change.requests.push_back(*r);
       continue;
     }
-    if (now - r->updated_at < options_.orphan_after_sec) continue;  // still being launched
+    // Nothing found: unless its last launch ended unconfirmed, a process
+    // may still be launching it until the orphan timeout.
+    if (!LaunchUnconfirmed(*r) && now - r->updated_at < options_.orphan_after_sec) continue;
 
     const Template* tmpl = templates_->Find(r->template_id);
     if (!Attended(*r)) {
@@ -327,14 +419,16 @@ Status Service::AdoptOrRelaunch(std::vector<Request*>& pending, Refresh* refresh
     } else {
       // The attempt is recorded before the call, like the first one.
       ++r->launch_attempts;
+      SetLaunchUnconfirmed(r, false);  // this process is launching it now
       r->updated_at = now;
       OHFP_RETURN_IF_ERROR(store_->Commit({{*r}, {}}));
-      spdlog::warn("{} orphaned; launching again with the same token (attempt {})", r->request_id,
-                   r->launch_attempts);
-      auto launch = (*p)->Launch(*tmpl, *r);
+      spdlog::warn("{} not launched; launching again with the same token (attempt {})",
+                   r->request_id, r->launch_attempts);
+      auto launch = LaunchOrFind(*p, *tmpl, *r);
       if (launch.ok()) {
         ApplyLaunch(r, *launch, refresh);
       } else if (LaunchMayHaveHappened(launch.status())) {
+        SetLaunchUnconfirmed(r, true);
         r->message = "launch not confirmed yet (" + launch.status().message() + ")";
       } else {
         Finalize(r, {}, "launch failed: " + launch.status().message(), RequestState::kFailed);

@@ -7,6 +7,9 @@
 //    cloud call that could create anything; every machine carries the request
 //    id as a tag, so a crash between the two is repaired by the next status
 //    poll (found by tag, or relaunched with the same token).
+//  - A launch whose answer was lost is never repeated before looking for its
+//    instances by tag, and a request never keeps more instances than it
+//    asked for: a surplus found by tag is terminated.
 //  - Once a request is final its answer never changes: the machines' results
 //    are frozen into the request when it becomes final.
 #pragma once
@@ -106,6 +109,12 @@ class Service {
   Status CollectUnattended(const std::vector<std::string>& asked,
                            std::map<std::string, Request>* by_id, std::vector<Request*>* abandoned);
   void ApplyLaunch(Request* request, const LaunchResult& launch, Refresh* refresh);
+  /// Launches `request`; after a launch whose answer was lost, looks for its
+  /// instances by tag before launching again with the same token.
+  Result<LaunchResult> LaunchOrFind(Provider* p, const Template& tmpl, const Request& request);
+  /// Keeps `request.machine_count` of the instances `found` by its tag and
+  /// terminates the others; on error nothing is kept (the next poll retries).
+  Status DropSurplus(Provider* p, const Request& request, std::vector<Instance>* found);
   void Finalize(Request* request, const std::vector<MachineReport>& reports,
                 const std::string& message, RequestState state);
   Result<std::vector<Machine>> ResolveMachines(const std::vector<MachineRef>& refs);

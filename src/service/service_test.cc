@@ -185,23 +185,131 @@ TEST_F(ServiceTest, RefusedLaunchIsRecordedAsFailed) {
   EXPECT_NE(s.message.find("InsufficientInstanceCapacity"), std::string::npos);
 }
 
-TEST_F(ServiceTest, LostLaunchAnswerIsAdoptedByTagNotLaunchedTwice) {
+Status LostAnswer() {
   Status lost = Status::Provider("connection reset");
   lost.mutable_details() = {{"transport", "io"}};
-  cloud_.next_launch_error = lost;
+  return lost;
+}
+
+TEST_F(ServiceTest, LostLaunchAnswerIsFoundByTagBeforeLaunchingAgain) {
+  cloud_.next_launch_error = LostAnswer();
   cloud_.launch_anyway = true;  // EC2 launched; we never heard
+  auto r = service_->RequestMachines("small", 2);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->request.state, RequestState::kInProgress);
+  EXPECT_EQ(r->machines.size(), 2u);
+  EXPECT_EQ(cloud_.launch_calls, 1);
+  EXPECT_EQ(cloud_.find_calls, 1);
+  EXPECT_EQ(cloud_.instances.size(), 2u);
+}
+
+TEST_F(ServiceTest, LostLaunchThatCreatedNothingIsLaunchedAgainAtOnce) {
+  cloud_.next_launch_error = LostAnswer();  // nothing launched
+  auto r = service_->RequestMachines("small", 2);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->request.state, RequestState::kInProgress);
+  EXPECT_EQ(cloud_.launch_calls, 2);
+  EXPECT_EQ(cloud_.find_calls, 1);
+  EXPECT_EQ(cloud_.instances.size(), 2u);
+}
+
+TEST_F(ServiceTest, LostLaunchAnswerIsAdoptedByTheNextPollNotLaunchedTwice) {
+  cloud_.next_launch_error = LostAnswer();
+  cloud_.launch_anyway = true;
+  cloud_.next_find_error = LostAnswer();  // the look-up fails too
   auto r = service_->RequestMachines("small", 2);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->request.state, RequestState::kPending);
   std::string id = r->request.request_id;
 
-  clock_.Advance(300);
+  clock_.Advance(1);
   cloud_.SetState(id, "running");
   RequestReport s = Status1(id);
   EXPECT_EQ(s.hf_status, "complete");
   EXPECT_EQ(s.machines.size(), 2u);
   EXPECT_EQ(cloud_.launch_calls, 1);
   EXPECT_EQ(cloud_.instances.size(), 2u);
+}
+
+TEST_F(ServiceTest, UnconfirmedLaunchIsRetriedByTheNextPollWithoutTheOrphanWait) {
+  cloud_.next_launch_error = LostAnswer();  // nothing launched
+  cloud_.next_find_error = LostAnswer();
+  auto r = service_->RequestMachines("small", 2);
+  ASSERT_TRUE(r.ok());
+  std::string id = r->request.request_id;
+  EXPECT_EQ(r->request.state, RequestState::kPending);
+  EXPECT_EQ(cloud_.launch_calls, 1);
+
+  clock_.Advance(1);  // far less than the orphan timeout: no process is launching it
+  EXPECT_EQ(Status1(id).hf_status, "running");
+  EXPECT_EQ(cloud_.launch_calls, 2);
+  cloud_.SetState(id, "running");
+  RequestReport s = Status1(id);
+  EXPECT_EQ(s.hf_status, "complete");
+  EXPECT_EQ(s.machines.size(), 2u);
+  EXPECT_EQ(cloud_.instances.size(), 2u);
+}
+
+TEST_F(ServiceTest, PartOfASetFoundByTagIsAdoptedOnlyAfterTheGrace) {
+  // A launch of 3 whose answer was lost; so far the cloud lists 2 of them.
+  Request r;
+  r.request_id = "req-partial";
+  r.template_id = "small";
+  r.provider_api = "RunInstances";
+  r.machine_count = 3;
+  r.client_token = r.request_id;
+  r.created_at = r.updated_at = clock_.NowSeconds();
+  r.launch_attempts = 1;
+  r.handles = {{"launch_unconfirmed", true}};
+  ASSERT_TRUE(store_->CreateAcquireRequest(r, 10).ok());
+  Request visible = r;
+  visible.machine_count = 2;
+  ASSERT_TRUE(cloud_.Launch(templates_.templates[0], visible).ok());
+  cloud_.SetState("req-partial", "running");
+
+  clock_.Advance(5);
+  RequestReport s = Status1("req-partial");
+  EXPECT_EQ(s.hf_status, "running");
+  EXPECT_TRUE(s.machines.empty()) << "nothing adopted from a partial view";
+  EXPECT_EQ(cloud_.launch_calls, 1) << "and nothing launched again";
+
+  clock_.Advance(options_.not_found_grace_sec);
+  s = Status1("req-partial");
+  EXPECT_EQ(s.machines.size(), 2u) << "after the grace, what exists is adopted";
+  EXPECT_EQ(cloud_.launch_calls, 1);
+}
+
+TEST_F(ServiceTest, SurplusFoundByTagIsTerminatedAndNeverAdopted) {
+  // A launch repeated after a lost answer by a cloud that ignored the token.
+  Request r;
+  r.request_id = "req-twice";
+  r.template_id = "small";
+  r.provider_api = "RunInstances";
+  r.machine_count = 2;
+  r.client_token = r.request_id;
+  r.created_at = r.updated_at = clock_.NowSeconds();
+  r.launch_attempts = 2;
+  ASSERT_TRUE(store_->CreateAcquireRequest(r, 10).ok());
+  ASSERT_TRUE(cloud_.Launch(templates_.templates[0], r).ok());
+  clock_.Advance(5);
+  ASSERT_TRUE(cloud_.Launch(templates_.templates[0], r).ok());
+  ASSERT_EQ(cloud_.instances.size(), 4u);
+  cloud_.SetState("req-twice", "running");
+
+  cloud_.next_release_error = LostAnswer();  // the first terminate fails: nothing adopted
+  EXPECT_EQ(Status1("req-twice").hf_status, "running");
+  EXPECT_TRUE(cloud_.released.empty());
+
+  RequestReport s = Status1("req-twice");
+  EXPECT_EQ(s.hf_status, "complete");
+  ASSERT_EQ(s.machines.size(), 2u);
+  ASSERT_EQ(cloud_.released.size(), 2u);
+  for (const auto& m : s.machines) {
+    EXPECT_EQ(cloud_.instances[m.machine.machine_id].launch_time, clock_.NowSeconds() - 5)
+        << "the older set is kept";
+    for (const auto& gone : cloud_.released) EXPECT_NE(m.machine.machine_id, gone);
+  }
+  EXPECT_EQ(cloud_.launch_calls, 2);  // only the two above
 }
 
 TEST_F(ServiceTest, OrphanedRequestIsLaunchedAgainOnlyAfterTheActionTimeout) {
@@ -364,6 +472,7 @@ TEST_F(ServiceTest, UnpolledHostFactoryRequestThatNeverLaunchedIsFailedNotLaunch
   Status lost = Status::Provider("connection reset");
   lost.mutable_details() = {{"transport", "io"}};
   cloud_.next_launch_error = lost;  // nothing launched, and Host Factory never polls it
+  cloud_.next_find_error = lost;    // nor could the process look for its instances
   auto r = service_->RequestMachines("small", 2);
   ASSERT_TRUE(r.ok());
   std::string id = r->request.request_id;
@@ -381,13 +490,15 @@ TEST_F(ServiceTest, PolledHostFactoryRequestIsLaunchedAgainAfterALostLaunch) {
   Status lost = Status::Provider("connection reset");
   lost.mutable_details() = {{"transport", "io"}};
   cloud_.next_launch_error = lost;
+  cloud_.next_find_error = lost;
   auto r = service_->RequestMachines("small", 2);
   ASSERT_TRUE(r.ok());
   std::string id = r->request.request_id;
-  EXPECT_EQ(Status1(id).hf_status, "running");  // Host Factory has the id
+  EXPECT_EQ(cloud_.launch_calls, 1);
 
-  clock_.Advance(241);
-  Status1(id);
+  // Host Factory has the id; the launch ended unconfirmed, so its first poll
+  // looks by tag, finds nothing and launches again with the same token.
+  EXPECT_EQ(Status1(id).hf_status, "running");
   EXPECT_EQ(cloud_.launch_calls, 2);
   cloud_.SetState(id, "running");
   EXPECT_EQ(Status1(id).hf_status, "complete");

@@ -59,6 +59,11 @@ Result<std::vector<Instance>> FakeProvider::Describe(const std::vector<std::stri
 
 Result<std::vector<Instance>> FakeProvider::FindByRequest(const std::vector<std::string>& ids) {
   ++find_calls;
+  if (!next_find_error.ok()) {
+    Status s = next_find_error;
+    next_find_error = Status();
+    return s;
+  }
   std::vector<Instance> out;
   for (const auto& [id, inst] : instances) {
     for (const auto& r : ids) {
@@ -90,6 +95,11 @@ Result<std::vector<Instance>> FakeProvider::FindManaged() {
 
 Status FakeProvider::Release(const std::vector<std::string>& ids) {
   ++release_calls;
+  if (!next_release_error.ok()) {
+    Status s = next_release_error;
+    next_release_error = Status();
+    return s;
+  }
   for (const auto& id : ids) {
     released.push_back(id);
     auto it = instances.find(id);

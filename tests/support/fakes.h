@@ -59,6 +59,8 @@ class FakeProvider : public Provider {
   Status next_launch_error;
   bool launch_anyway = false;
   Status next_describe_error;
+  Status next_find_error;     // the next FindByRequest fails with it
+  Status next_release_error;  // the next Release fails with it (terminating nothing)
 
   int launch_calls = 0;
   int describe_calls = 0;

@@ -150,6 +150,7 @@ HostFactoryEnv::HostFactoryEnv(const SharedMoto& moto, const EnvOptions& options
                  {"AWS_CREDENTIAL_FILE", confdir() + "/credentials"},
                  {"AWS_CONNECTION_TIMEOUT_MS", 2000},
                  {"LOG_LEVEL", options.log_level}};
+  config.update(options.provider_config);
   WriteFile(confdir() + "/awsprov_config.json", config.dump(2));
 
   json storage = options.store == "json"

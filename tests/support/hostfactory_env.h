@@ -35,6 +35,8 @@ struct EnvOptions {
   /// The key written to the credentials file (with its session token, if
   /// any); unset = moto's IAM key.
   std::optional<aws::Credentials> credentials;
+  /// More keys for awsprov_config.json (AWS_REQUEST_TIMEOUT_MS, …).
+  nlohmann::json provider_config = nlohmann::json::object();
 };
 
 class HostFactoryEnv {
