@@ -214,7 +214,9 @@ Status ReadIbmConfig(const std::string& path, const Env& env, ProviderConfig* co
   OHFP_RETURN_IF_ERROR(
       reader.Bool("ACCEPT_PROPAGATED_LOG_SETTING", &log.accept_propagated_setting));
 
-  for (const auto& [key, value] : document->items()) {
+  // A named key, not a structured binding: clang 14 cannot capture those.
+  for (const auto& item : document->items()) {
+    const std::string& key = item.key();
     bool known = std::any_of(std::begin(kStringKeys), std::end(kStringKeys),
                              [&](const StringKey& k) { return key == k.ibm; }) ||
                  std::any_of(std::begin(kIntegerKeys), std::end(kIntegerKeys),
