@@ -148,14 +148,17 @@ std::string ExpandVariables(std::string_view text, const std::map<std::string, s
   return out;
 }
 
-Result<nlohmann::json> ReadJsonFile(const std::string& path, bool show_text) {
+Result<std::string> ReadTextFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status::Configuration("cannot open " + path);
   std::ostringstream buffer;
   buffer << in.rdbuf();
   if (in.bad()) return Status::Configuration("cannot read " + path);
-  std::string text = buffer.str();
+  return buffer.str();
+}
 
+Result<nlohmann::json> ParseJsonText(const std::string& text, const std::string& path,
+                                     bool show_text) {
   try {
     return nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {

@@ -56,6 +56,15 @@ TEST(JsonValueTest, ExpandVariables) {
   EXPECT_EQ(ExpandVariables("$A_B", env), "$A_B");  // the name is A_B, not A
 }
 
+// The column is the character where the parser gave up: the 'o' of "nope".
+TEST(JsonValueTest, ParseJsonTextGivesTheLineAndColumn) {
+  Result<json> r = ParseJsonText("{\n  \"a\": 1,\n  \"b\": nope\n}", "/c/x.json", false);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), ErrorCode::kConfigurationError);
+  EXPECT_NE(r.status().message().find("/c/x.json at line 3, column 9"), std::string::npos)
+      << r.status().message();
+}
+
 TEST(JsonValueTest, DescribeValueCutsLongValues) {
   EXPECT_EQ(DescribeValue(json("forty")), "\"forty\"");
   EXPECT_EQ(DescribeValue(json(std::string(100, 'x'))).size(), 43u);
