@@ -4,6 +4,7 @@
 #   make test     deps + build + the whole test suite (CTest)
 #   make demo     deps + build + a full Host Factory cycle against a local AWS emulator
 #   make bench    optimised build + the benchmark against a local AWS emulator
+#   make test-sanitize  the whole test suite built with ASan and UBSan
 
 BUILD ?= build
 BUILD_TYPE ?= RelWithDebInfo
@@ -15,7 +16,14 @@ DEBIAN_PACKAGES := cmake g++ make pkg-config \
   nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev libsqlite3-dev \
   libcurl4-openssl-dev libssl-dev libpugixml-dev libgtest-dev libgmock-dev
 
-.PHONY: all build deps test demo bench clean format
+# The sanitizer build: the whole suite with ASan and UBSan (gcc), -O1 and
+# assertions on. Any report fails its test: UB aborts (-fno-sanitize-recover),
+# leaks fail the process at exit, and the exit code (86) is one ohfp never uses.
+SANITIZE_BUILD ?= build-sanitize
+SANITIZER_ENV := ASAN_OPTIONS=detect_leaks=1:exitcode=86:detect_stack_use_after_return=1 \
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=86
+
+.PHONY: all build deps test demo bench clean format test-sanitize
 
 all: build
 
@@ -39,6 +47,12 @@ build: $(BUILD)/CMakeCache.txt
 test: deps build
 	ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS)
 
+test-sanitize: deps
+	cmake -S . -B $(SANITIZE_BUILD) -DOHFP_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g" $(LAUNCHER)
+	cmake --build $(SANITIZE_BUILD) -j$(JOBS)
+	$(SANITIZER_ENV) ctest --test-dir $(SANITIZE_BUILD) --output-on-failure -j$(JOBS)
+
 demo: deps build
 	scripts/demo.sh $(BUILD)
 
@@ -51,4 +65,4 @@ format:
 	clang-format -i $$(git ls-files '*.cc' '*.h')
 
 clean:
-	rm -rf $(BUILD) build-bench
+	rm -rf $(BUILD) build-bench $(SANITIZE_BUILD)
