@@ -108,8 +108,8 @@ Status ParseRequestMachines(const json& input, Command* cmd) {
   if (!template_id.ok()) return template_id.status();
   cmd->template_id = *template_id;
 
-  const json* count = FindKey(
-      *spec, {"machineCount", "machine_count", "requested_count", "count", "maxNumber"});
+  const json* count =
+      FindKey(*spec, {"machineCount", "machine_count", "requested_count", "count", "maxNumber"});
   if (count == nullptr) return Invalid("machineCount is missing");
   auto n = GetCount(*count, "machineCount");
   if (!n.ok()) return n.status();
@@ -162,9 +162,8 @@ const char* VerbName(Verb verb) {
 }
 
 std::optional<Verb> ParseVerb(const std::string& name) {
-  for (Verb v : {Verb::kGetAvailableTemplates, Verb::kRequestMachines,
-                 Verb::kRequestReturnMachines, Verb::kGetRequestStatus,
-                 Verb::kGetReturnRequests}) {
+  for (Verb v : {Verb::kGetAvailableTemplates, Verb::kRequestMachines, Verb::kRequestReturnMachines,
+                 Verb::kGetRequestStatus, Verb::kGetReturnRequests}) {
     if (name == VerbName(v)) return v;
   }
   return std::nullopt;
@@ -179,9 +178,12 @@ Result<json> ParseInputText(const std::string& text) {
   // Depth is checked while parsing so a hostile document is rejected before
   // it is built.
   bool too_deep = false;
-  json::parser_callback_t limit_depth = [&too_deep](int depth, json::parse_event_t event,
-                                                    json&) {
-    if (depth > kMaxJsonDepth) too_deep = true;
+  // The callback's depth counts the containers around the event, so the
+  // 33rd nested array starts at depth 32; values and ends are not new levels.
+  json::parser_callback_t limit_depth = [&too_deep](int depth, json::parse_event_t event, json&) {
+    bool opens =
+        event == json::parse_event_t::array_start || event == json::parse_event_t::object_start;
+    if (opens && depth >= kMaxJsonDepth) too_deep = true;
     return !too_deep;
   };
   try {

@@ -16,16 +16,16 @@ Result<Command> Parse(Verb verb, const std::string& text) {
 }
 
 TEST(CommandTest, RequestMachinesNestedCamelCase) {
-  auto c = Parse(Verb::kRequestMachines,
-                 R"({"template": {"templateId": "od-m5", "machineCount": 6}})");
+  auto c =
+      Parse(Verb::kRequestMachines, R"({"template": {"templateId": "od-m5", "machineCount": 6}})");
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->template_id, "od-m5");
   EXPECT_EQ(c->machine_count, 6);
 }
 
 TEST(CommandTest, RequestMachinesSnakeAndFlatForms) {
-  auto nested = Parse(Verb::kRequestMachines,
-                      R"({"template": {"template_id": "a", "machine_count": 2}})");
+  auto nested =
+      Parse(Verb::kRequestMachines, R"({"template": {"template_id": "a", "machine_count": 2}})");
   ASSERT_TRUE(nested.ok());
   EXPECT_EQ(nested->machine_count, 2);
   auto flat = Parse(Verb::kRequestMachines, R"({"template_id": "a", "requested_count": 3})");
@@ -37,17 +37,16 @@ TEST(CommandTest, RequestMachinesSnakeAndFlatForms) {
 }
 
 TEST(CommandTest, RequestMachinesRejectsBadCounts) {
-  for (const char* bad : {R"({"template": {"templateId": "a", "machineCount": 0}})",
-                          R"({"template": {"templateId": "a", "machineCount": -3}})",
-                          R"({"template": {"templateId": "a", "machineCount": 1.5}})",
-                          R"({"template": {"templateId": "a", "machineCount": "3"}})",
-                          R"({"template": {"templateId": "a", "machineCount": 10001}})",
-                          R"({"template": {"templateId": "a", "machineCount": 1e300}})",
-                          R"({"template": {"templateId": "a", "machineCount": 18446744073709551615}})",
-                          R"({"template": {"templateId": "a"}})",
-                          R"({"template": {"machineCount": 1}})",
-                          R"({"template": {"templateId": 7, "machineCount": 1}})",
-                          R"({"template": "a"})"}) {
+  for (const char* bad :
+       {R"({"template": {"templateId": "a", "machineCount": 0}})",
+        R"({"template": {"templateId": "a", "machineCount": -3}})",
+        R"({"template": {"templateId": "a", "machineCount": 1.5}})",
+        R"({"template": {"templateId": "a", "machineCount": "3"}})",
+        R"({"template": {"templateId": "a", "machineCount": 10001}})",
+        R"({"template": {"templateId": "a", "machineCount": 1e300}})",
+        R"({"template": {"templateId": "a", "machineCount": 18446744073709551615}})",
+        R"({"template": {"templateId": "a"}})", R"({"template": {"machineCount": 1}})",
+        R"({"template": {"templateId": 7, "machineCount": 1}})", R"({"template": "a"})"}) {
     auto c = Parse(Verb::kRequestMachines, bad);
     ASSERT_FALSE(c.ok()) << bad;
     EXPECT_EQ(c.status().code(), ErrorCode::kInvalidRequest) << bad;
@@ -69,9 +68,9 @@ TEST(CommandTest, GetRequestStatusObjectOrArrayAndDeduplicates) {
 }
 
 TEST(CommandTest, GetRequestStatusRejectsMalformed) {
-  for (const char* bad : {R"({})", R"({"requests": 5})", R"({"requests": [{"x": 1}]})",
-                          R"({"requests": [{"requestId": ""}]})",
-                          R"({"requests": [{"requestId": ["a"]}]})"}) {
+  for (const char* bad :
+       {R"({})", R"({"requests": 5})", R"({"requests": [{"x": 1}]})",
+        R"({"requests": [{"requestId": ""}]})", R"({"requests": [{"requestId": ["a"]}]})"}) {
     EXPECT_FALSE(Parse(Verb::kGetRequestStatus, bad).ok()) << bad;
   }
   std::string huge = R"({"requests": [{"requestId": ")" + std::string(5000, 'a') + R"("}]})";
@@ -116,6 +115,24 @@ TEST(CommandTest, InputTextLimits) {
   EXPECT_FALSE(ParseInputText(std::string(kMaxInputBytes + 1, ' ')).ok());
   EXPECT_FALSE(ParseCommand(Verb::kGetAvailableTemplates, json::array()).ok());
   EXPECT_FALSE(ParseInputText("{\"a\": 1} trailing").ok());
+}
+
+// Found by command_fuzzer: 33 levels of nesting were accepted.
+TEST(CommandTest, NestingLimitIsExactlyThirtyTwoLevels) {
+  auto nested = [](int levels, const std::string& open, const std::string& close,
+                   const std::string& inner) {
+    std::string text;
+    for (int i = 0; i < levels; ++i) text += open;
+    text += inner;
+    for (int i = 0; i < levels; ++i) text += close;
+    return text;
+  };
+  EXPECT_TRUE(ParseInputText(nested(kMaxJsonDepth, "[", "]", "")).ok());
+  EXPECT_TRUE(ParseInputText(nested(kMaxJsonDepth, "[", "]", "1")).ok());
+  EXPECT_TRUE(ParseInputText(nested(kMaxJsonDepth, "{\"a\":", "}", "7")).ok());
+  EXPECT_FALSE(ParseInputText(nested(kMaxJsonDepth + 1, "[", "]", "")).ok());
+  EXPECT_FALSE(ParseInputText(nested(kMaxJsonDepth + 1, "{\"a\":", "}", "[]")).ok());
+  EXPECT_FALSE(ParseInputText(nested(kMaxJsonDepth, "[", "]", "{}")).ok());
 }
 
 TEST(CommandTest, VerbNamesRoundTrip) {
