@@ -9,6 +9,8 @@
 #include <sstream>
 #include <system_error>
 
+#include "core/json_limits.h"
+
 namespace ohfp {
 
 namespace {
@@ -159,9 +161,18 @@ Result<std::string> ReadTextFile(const std::string& path) {
 
 Result<nlohmann::json> ParseJsonText(const std::string& text, const std::string& path,
                                      bool show_text) {
+  bool too_deep = false;
+  auto too_deep_error = [&path] {
+    return Status::Configuration("invalid JSON in " + path + ": nests deeper than " +
+                                 std::to_string(kMaxConfigJsonDepth) + " levels");
+  };
   try {
-    return nlohmann::json::parse(text);
+    nlohmann::json document =
+        nlohmann::json::parse(text, LimitDepth(kMaxConfigJsonDepth, &too_deep));
+    if (too_deep) return too_deep_error();
+    return document;
   } catch (const nlohmann::json::parse_error& e) {
+    if (too_deep) return too_deep_error();
     // Line and column are recomputed from the byte offset so that the
     // message never depends on the library quoting the text it choked on.
     size_t line = 1;

@@ -65,6 +65,23 @@ TEST(JsonValueTest, ParseJsonTextGivesTheLineAndColumn) {
       << r.status().message();
 }
 
+// A deeper document parsed, then overflowed the stack when the template
+// loader copied it (a 200 KB template file crashed ohfp).
+TEST(JsonValueTest, ParseJsonTextLimitsNesting) {
+  auto nested = [](int levels) { return std::string(levels, '[') + std::string(levels, ']'); };
+  EXPECT_TRUE(ParseJsonText(nested(kMaxConfigJsonDepth), "x.json", true).ok());
+  for (int levels : {kMaxConfigJsonDepth + 1, 100000}) {
+    Result<json> r = ParseJsonText(nested(levels), "x.json", true);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().code(), ErrorCode::kConfigurationError);
+    EXPECT_NE(r.status().message().find("x.json: nests deeper than 64"), std::string::npos)
+        << r.status().message();
+  }
+  Result<json> broken = ParseJsonText(nested(100000).substr(0, 150000), "x.json", true);
+  ASSERT_FALSE(broken.ok());
+  EXPECT_NE(broken.status().message().find("deeper"), std::string::npos);
+}
+
 TEST(JsonValueTest, DescribeValueCutsLongValues) {
   EXPECT_EQ(DescribeValue(json("forty")), "\"forty\"");
   EXPECT_EQ(DescribeValue(json(std::string(100, 'x'))).size(), 43u);

@@ -788,6 +788,19 @@ TEST(ParseTemplateFileTest, ErrorsNameThePathAndPosition) {
   EXPECT_THAT(bad_shape.status().message(), HasSubstr("/conf/t.json: template document"));
 }
 
+// A template with a 100,000-level extra key parsed, then overflowed the
+// stack when its extras were copied: now the file is refused.
+TEST(ParseTemplateFileTest, DeeplyNestedFileIsAnErrorNotACrash) {
+  std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  std::string text = R"({"templates": [{"templateId": "t", "maxNumber": 1, "imageId": "a",
+    "attributes": {"type": "X", "ncpus": 1, "nram": 1}, "vmType": "t", "extra": )" +
+                     deep + "}]}";
+  Result<TemplateSet> set = ParseTemplateFile(text, "/conf/t.json");
+  ASSERT_FALSE(set.ok());
+  EXPECT_EQ(set.status().code(), ErrorCode::kConfigurationError);
+  EXPECT_THAT(set.status().message(), HasSubstr("/conf/t.json: nests deeper than"));
+}
+
 TEST(LoadTemplatesTest, LoadsTheContractExample) {
   ScratchDir dir;
   dir.Write("awsprov_templates.json", kContractDocument);
