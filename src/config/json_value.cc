@@ -113,7 +113,13 @@ std::optional<bool> ToBool(const nlohmann::json& value) {
 std::string DescribeValue(const nlohmann::json& value) {
   constexpr size_t kMax = 40;
   std::string text = value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  if (text.size() > kMax) text = text.substr(0, kMax) + "...";
+  if (text.size() > kMax) {
+    // Cut on a character boundary: messages end up in JSON answers, which
+    // must stay UTF-8. Continuation bytes look like 10xxxxxx.
+    size_t cut = kMax;
+    while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+    text = text.substr(0, cut) + "...";
+  }
   return text;
 }
 

@@ -87,5 +87,18 @@ TEST(JsonValueTest, DescribeValueCutsLongValues) {
   EXPECT_EQ(DescribeValue(json(std::string(100, 'x'))).size(), 43u);
 }
 
+// Found by template_fuzzer: a cut inside a multi-byte character left invalid
+// UTF-8 in a rejected template's message, and the getAvailableTemplates
+// answer then could not be printed as JSON.
+TEST(JsonValueTest, DescribeValueCutsOnACharacterBoundary) {
+  for (size_t ascii = 30; ascii < 42; ++ascii) {
+    std::string text = std::string(ascii, 'x') + "\u00bc\u4e2d\U0001F600 and more text";
+    std::string described = DescribeValue(json(text));
+    EXPECT_NO_THROW(json(described).dump()) << ascii;
+    EXPECT_EQ(described.substr(described.size() - 3), "...");
+    EXPECT_LE(described.size(), 43u);
+  }
+}
+
 }  // namespace
 }  // namespace ohfp
