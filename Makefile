@@ -22,7 +22,7 @@ DEBIAN_PACKAGES := cmake g++ make pkg-config \
 # UBSan on, assertions on (-O1 without NDEBUG). CI runs each harness for
 # FUZZ_RUNS executions (fuzz/CMakeLists.txt); `make fuzz` for FUZZ_SECONDS.
 FUZZ_BUILD ?= build-fuzz
-FUZZ_RUNS ?= 30000
+FUZZ_RUNS ?= 50000
 FUZZ_SECONDS ?= 60
 FUZZ_CONFIG := -DCMAKE_CXX_COMPILER=clang++-14 -DOHFP_FUZZ=ON -DOHFP_BUILD_TESTS=OFF \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g" \

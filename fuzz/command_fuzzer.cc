@@ -6,6 +6,7 @@
 // prints and reads back as itself, that every parsed command is valid, and
 // that the canonical input the command line builds for a command parses back
 // to the same command.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <set>

@@ -41,7 +41,7 @@ void CheckRunInstances(const std::string& xml) {
   Result<Reservation> reservation = ParseRunInstancesResponse(xml);
   if (!reservation.ok()) return CheckFailure(reservation.status(), "RunInstances");
   pugi::xml_document doc;
-  FUZZ_CHECK(ParseXml(xml, &doc).ok(), "parsed once, not twice");
+  FUZZ_CHECK(ParseXml(xml, &doc).ok(), "the answer parsed, the XML did not");
   FUZZ_CHECK(reservation->instances.size() == CountItems(doc.document_element(), "instancesSet"),
              xml);
   for (const Ec2Instance& instance : reservation->instances) CheckInstance(instance);
@@ -51,7 +51,7 @@ void CheckDescribeInstances(const std::string& xml) {
   Result<InstancePage> page = ParseDescribeInstancesResponse(xml);
   if (!page.ok()) return CheckFailure(page.status(), "DescribeInstances");
   pugi::xml_document doc;
-  FUZZ_CHECK(ParseXml(xml, &doc).ok(), "parsed once, not twice");
+  FUZZ_CHECK(ParseXml(xml, &doc).ok(), "the answer parsed, the XML did not");
   size_t items = 0;
   for (const pugi::xml_node& r :
        Children(Child(doc.document_element(), "reservationSet"), "item")) {

@@ -9,6 +9,7 @@
 // signed headers lower case, sorted, unique, one line each; a 64-hex
 // signature; and that a signed request carries exactly one Authorization
 // and X-Amz-Date.
+#include <cctype>
 #include <cstddef>
 #include <cstdint>
 #include <string>

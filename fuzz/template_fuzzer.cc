@@ -6,6 +6,7 @@
 // kept or rejected with a reason; instance tags format and parse back to
 // themselves; and getAvailableTemplates' answer for the set is well formed,
 // and where it reads back as a template file it gives the same templates.
+#include <cctype>
 #include <cstddef>
 #include <cstdint>
 #include <set>
