@@ -4,6 +4,8 @@
 #   make test     deps + build + the whole test suite (CTest)
 #   make demo     deps + build + a full Host Factory cycle against a local AWS emulator
 #   make bench    optimised build + the benchmark against a local AWS emulator
+#   make fuzz     the libFuzzer harnesses, FUZZ_SECONDS (default 60) each
+#   make test-sanitize  the whole test suite built with ASan and UBSan
 
 BUILD ?= build
 BUILD_TYPE ?= RelWithDebInfo
@@ -13,9 +15,27 @@ LAUNCHER := $(if $(shell command -v ccache),-DCMAKE_CXX_COMPILER_LAUNCHER=ccache
 
 DEBIAN_PACKAGES := cmake g++ make pkg-config \
   nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev libsqlite3-dev \
-  libcurl4-openssl-dev libssl-dev libpugixml-dev libgtest-dev libgmock-dev
+  libcurl4-openssl-dev libssl-dev libpugixml-dev libgtest-dev libgmock-dev \
+  clang-14 libclang-rt-14-dev
 
-.PHONY: all build deps test demo bench clean format
+# The fuzz harnesses: clang (libFuzzer), every library instrumented, ASan and
+# UBSan on, assertions on (-O1 without NDEBUG). CI runs each harness for
+# FUZZ_RUNS executions (fuzz/CMakeLists.txt); `make fuzz` for FUZZ_SECONDS.
+FUZZ_BUILD ?= build-fuzz
+FUZZ_RUNS ?= 50000
+FUZZ_SECONDS ?= 60
+FUZZ_CONFIG := -DCMAKE_CXX_COMPILER=clang++-14 -DOHFP_FUZZ=ON -DOHFP_BUILD_TESTS=OFF \
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g" \
+  -DOHFP_FUZZ_RUNS=$(FUZZ_RUNS)
+
+# The sanitizer build: the whole suite with ASan and UBSan (gcc), -O1 and
+# assertions on. Any report fails its test: UB aborts (-fno-sanitize-recover),
+# leaks fail the process at exit, and the exit code (86) is one ohfp never uses.
+SANITIZE_BUILD ?= build-sanitize
+SANITIZER_ENV := ASAN_OPTIONS=detect_leaks=1:exitcode=86:detect_stack_use_after_return=1 \
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=86
+
+.PHONY: all build deps test demo bench clean format build-fuzz fuzz test-sanitize
 
 all: build
 
@@ -36,8 +56,28 @@ $(BUILD)/CMakeCache.txt:
 build: $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j$(JOBS)
 
-test: deps build
+test: deps build build-fuzz
 	ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS)
+	ctest --test-dir $(FUZZ_BUILD) --output-on-failure -j$(JOBS)
+
+build-fuzz: deps
+	cmake -S . -B $(FUZZ_BUILD) $(FUZZ_CONFIG) $(LAUNCHER)
+	cmake --build $(FUZZ_BUILD) --target fuzzers -j$(JOBS)
+
+fuzz: build-fuzz
+	@for h in $(FUZZ_BUILD)/fuzz/*_fuzzer; do \
+	  work=$(FUZZ_BUILD)/fuzz/work/$$(basename $$h); mkdir -p $$work; \
+	  echo "== $$(basename $$h), $(FUZZ_SECONDS) s (log: $$work/fuzz.log)"; \
+	  fuzz/run_fuzzer.sh $$h $$work -max_total_time=$(FUZZ_SECONDS) >$$work/fuzz.log 2>&1; \
+	  rc=$$?; grep -E '^(Done|stat::number_of_executed|stat::average|SUMMARY)' $$work/fuzz.log; \
+	  if [ $$rc != 0 ]; then tail -n 40 $$work/fuzz.log; exit 1; fi; \
+	done
+
+test-sanitize: deps
+	cmake -S . -B $(SANITIZE_BUILD) -DOHFP_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g" $(LAUNCHER)
+	cmake --build $(SANITIZE_BUILD) -j$(JOBS)
+	$(SANITIZER_ENV) ctest --test-dir $(SANITIZE_BUILD) --output-on-failure -j$(JOBS)
 
 demo: deps build
 	scripts/demo.sh $(BUILD)
@@ -51,4 +91,4 @@ format:
 	clang-format -i $$(git ls-files '*.cc' '*.h')
 
 clean:
-	rm -rf $(BUILD) build-bench
+	rm -rf $(BUILD) build-bench $(FUZZ_BUILD) $(SANITIZE_BUILD)

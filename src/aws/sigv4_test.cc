@@ -1,4 +1,5 @@
 #include "aws/sigv4.h"
+#include "support/sigv4_request_text.h"
 
 #include <gtest/gtest.h>
 
@@ -36,50 +37,11 @@ std::string CaseFile(const std::string& name, const std::string& ext) {
   return std::string(kSuiteDir) + "/" + name + "/" + base + "." + ext;
 }
 
-// Parses a suite .req file: request line, headers (a line starting with
-// white space continues the previous value), blank line, body.
-SigningInput ParseReq(const std::string& text) {
-  std::vector<std::string> lines;
-  size_t start = 0;
-  while (start <= text.size()) {
-    size_t end = text.find('\n', start);
-    if (end == std::string::npos) end = text.size();
-    lines.push_back(text.substr(start, end - start));
-    start = end + 1;
-  }
-
-  SigningInput input;
-  const std::string& request_line = lines[0];
-  size_t first_space = request_line.find(' ');
-  size_t last_space = request_line.rfind(' ');
-  input.method = request_line.substr(0, first_space);
-  std::string target = request_line.substr(first_space + 1, last_space - first_space - 1);
-  size_t question = target.find('?');
-  input.path = target.substr(0, question);
-  if (question != std::string::npos) input.query = target.substr(question + 1);
-
-  size_t i = 1;
-  for (; i < lines.size() && !lines[i].empty(); ++i) {
-    const std::string& line = lines[i];
-    if ((line[0] == ' ' || line[0] == '\t') && !input.headers.empty()) {
-      input.headers.back().second += " " + line;
-      continue;
-    }
-    size_t colon = line.find(':');
-    input.headers.emplace_back(line.substr(0, colon), line.substr(colon + 1));
-  }
-  for (size_t j = i + 1; j < lines.size(); ++j) {
-    if (j > i + 1) input.body += "\n";
-    input.body += lines[j];
-  }
-  return input;
-}
-
 class SuiteCase : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(SuiteCase, MatchesCanonicalRequestStringToSignAndAuthorization) {
   std::string name = GetParam();
-  SigningInput input = ParseReq(ReadFile(CaseFile(name, "req")));
+  SigningInput input = testsupport::ParseRequestText(ReadFile(CaseFile(name, "req")));
   if (name == "get-vanilla-with-session-token") {
     input.headers.emplace_back("X-Amz-Security-Token", kSessionToken);
   }

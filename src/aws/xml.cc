@@ -143,9 +143,11 @@ AwsError DecodeError(const HttpResponse& response) {
     decoded = ParseJsonError(body, &error);
   }
   if (!decoded) {
-    std::string header_type = response.Header("x-amzn-errortype");
+    // A header that strips to nothing ("::") names no error; fall back to
+    // the status so that the code is never empty.
+    std::string header_type = StripErrorType(response.Header("x-amzn-errortype"));
     if (!header_type.empty()) {
-      error.code = StripErrorType(header_type);
+      error.code = header_type;
     } else if (response.status >= 500) {
       error.code = "InternalError";
       error.message = "HTTP " + std::to_string(response.status) + " without an AWS error body";

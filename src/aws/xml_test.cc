@@ -109,6 +109,12 @@ TEST(XmlTest, HeaderErrorTypeWhenTheBodyHasNone) {
   EXPECT_EQ(e.code, "ThrottlingException");
 }
 
+// Found by aws_error_fuzzer: a header that strips to nothing gave an empty code.
+TEST(XmlTest, HeaderErrorTypeWithoutANameFallsBackToTheStatus) {
+  EXPECT_EQ(DecodeError(Answer(457, ":", {{"x-amzn-errortype", "::"}})).code, "HttpError457");
+  EXPECT_EQ(DecodeError(Answer(503, "", {{"x-amzn-errortype", "prefix#"}})).code, "InternalError");
+}
+
 TEST(XmlTest, HtmlServerErrorBecomesInternalError) {
   AwsError e = DecodeError(
       Answer(500,

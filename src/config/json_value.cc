@@ -9,6 +9,8 @@
 #include <sstream>
 #include <system_error>
 
+#include "core/json_limits.h"
+
 namespace ohfp {
 
 namespace {
@@ -111,7 +113,13 @@ std::optional<bool> ToBool(const nlohmann::json& value) {
 std::string DescribeValue(const nlohmann::json& value) {
   constexpr size_t kMax = 40;
   std::string text = value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  if (text.size() > kMax) text = text.substr(0, kMax) + "...";
+  if (text.size() > kMax) {
+    // Cut on a character boundary: messages end up in JSON answers, which
+    // must stay UTF-8. Continuation bytes look like 10xxxxxx.
+    size_t cut = kMax;
+    while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+    text = text.substr(0, cut) + "...";
+  }
   return text;
 }
 
@@ -148,17 +156,29 @@ std::string ExpandVariables(std::string_view text, const std::map<std::string, s
   return out;
 }
 
-Result<nlohmann::json> ReadJsonFile(const std::string& path, bool show_text) {
+Result<std::string> ReadTextFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status::Configuration("cannot open " + path);
   std::ostringstream buffer;
   buffer << in.rdbuf();
   if (in.bad()) return Status::Configuration("cannot read " + path);
-  std::string text = buffer.str();
+  return buffer.str();
+}
 
+Result<nlohmann::json> ParseJsonText(const std::string& text, const std::string& path,
+                                     bool show_text) {
+  bool too_deep = false;
+  auto too_deep_error = [&path] {
+    return Status::Configuration("invalid JSON in " + path + ": nests deeper than " +
+                                 std::to_string(kMaxConfigJsonDepth) + " levels");
+  };
   try {
-    return nlohmann::json::parse(text);
+    nlohmann::json document =
+        nlohmann::json::parse(text, LimitDepth(kMaxConfigJsonDepth, &too_deep));
+    if (too_deep) return too_deep_error();
+    return document;
   } catch (const nlohmann::json::parse_error& e) {
+    if (too_deep) return too_deep_error();
     // Line and column are recomputed from the byte offset so that the
     // message never depends on the library quoting the text it choked on.
     size_t line = 1;

@@ -42,10 +42,20 @@ std::string DescribeValue(const nlohmann::json& value);
 /// names not in `env` are left as written so the mistake stays visible.
 std::string ExpandVariables(std::string_view text, const std::map<std::string, std::string>& env);
 
-/// Reads and parses the JSON file at `path`. Failures are
-/// kConfigurationError naming the path; a syntax error gives its line and
-/// column, and its nearby text only when `show_text` (never for files that
-/// may hold secrets).
-Result<nlohmann::json> ReadJsonFile(const std::string& path, bool show_text);
+/// How deep configuration files may nest arrays and objects: far more than
+/// any real template or config file needs, far less than overflows a stack.
+inline constexpr int kMaxConfigJsonDepth = 64;
+
+/// Parses `text`, the contents of the file at `path`, as one JSON document
+/// no deeper than kMaxConfigJsonDepth.
+/// Failures are kConfigurationError naming the path; a syntax error gives its
+/// line and column, and its nearby text only when `show_text` (never for
+/// files that may hold secrets).
+Result<nlohmann::json> ParseJsonText(const std::string& text, const std::string& path,
+                                     bool show_text);
+
+/// The whole contents of the file at `path`; kConfigurationError naming the
+/// path when it cannot be opened or read.
+Result<std::string> ReadTextFile(const std::string& path);
 
 }  // namespace ohfp

@@ -56,9 +56,48 @@ TEST(JsonValueTest, ExpandVariables) {
   EXPECT_EQ(ExpandVariables("$A_B", env), "$A_B");  // the name is A_B, not A
 }
 
+// The column is the character where the parser gave up: the 'o' of "nope".
+TEST(JsonValueTest, ParseJsonTextGivesTheLineAndColumn) {
+  Result<json> r = ParseJsonText("{\n  \"a\": 1,\n  \"b\": nope\n}", "/c/x.json", false);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), ErrorCode::kConfigurationError);
+  EXPECT_NE(r.status().message().find("/c/x.json at line 3, column 9"), std::string::npos)
+      << r.status().message();
+}
+
+// A deeper document parsed, then overflowed the stack when the template
+// loader copied it (a 200 KB template file crashed ohfp).
+TEST(JsonValueTest, ParseJsonTextLimitsNesting) {
+  auto nested = [](int levels) { return std::string(levels, '[') + std::string(levels, ']'); };
+  EXPECT_TRUE(ParseJsonText(nested(kMaxConfigJsonDepth), "x.json", true).ok());
+  for (int levels : {kMaxConfigJsonDepth + 1, 100000}) {
+    Result<json> r = ParseJsonText(nested(levels), "x.json", true);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().code(), ErrorCode::kConfigurationError);
+    EXPECT_NE(r.status().message().find("x.json: nests deeper than 64"), std::string::npos)
+        << r.status().message();
+  }
+  Result<json> broken = ParseJsonText(nested(100000).substr(0, 150000), "x.json", true);
+  ASSERT_FALSE(broken.ok());
+  EXPECT_NE(broken.status().message().find("deeper"), std::string::npos);
+}
+
 TEST(JsonValueTest, DescribeValueCutsLongValues) {
   EXPECT_EQ(DescribeValue(json("forty")), "\"forty\"");
   EXPECT_EQ(DescribeValue(json(std::string(100, 'x'))).size(), 43u);
+}
+
+// Found by template_fuzzer: a cut inside a multi-byte character left invalid
+// UTF-8 in a rejected template's message, and the getAvailableTemplates
+// answer then could not be printed as JSON.
+TEST(JsonValueTest, DescribeValueCutsOnACharacterBoundary) {
+  for (size_t ascii = 30; ascii < 42; ++ascii) {
+    std::string text = std::string(ascii, 'x') + "\u00bc\u4e2d\U0001F600 and more text";
+    std::string described = DescribeValue(json(text));
+    EXPECT_NO_THROW(json(described).dump()) << ascii;
+    EXPECT_EQ(described.substr(described.size() - 3), "...");
+    EXPECT_LE(described.size(), 43u);
+  }
 }
 
 }  // namespace

@@ -203,8 +203,9 @@ Status ReadAwsKeys(const ValueReader& reader, bool ibm, AwsSettings* aws) {
   return Status();
 }
 
-Status ReadIbmConfig(const std::string& path, const Env& env, ProviderConfig* config) {
-  Result<json> document = ReadJsonFile(path, /*show_text=*/false);
+Status ReadIbmConfig(const std::string& text, const std::string& path, const Env& env,
+                     ProviderConfig* config) {
+  Result<json> document = ParseJsonText(text, path, /*show_text=*/false);
   if (!document.ok()) return document.status();
   if (!document->is_object()) return Status::Configuration(path + " must hold a JSON object");
   ValueReader reader(*document, "", path, env);
@@ -217,7 +218,9 @@ Status ReadIbmConfig(const std::string& path, const Env& env, ProviderConfig* co
   OHFP_RETURN_IF_ERROR(
       reader.Bool("ACCEPT_PROPAGATED_LOG_SETTING", &log.accept_propagated_setting));
 
-  for (const auto& [key, value] : document->items()) {
+  // A named key, not a structured binding: clang 14 cannot capture those.
+  for (const auto& item : document->items()) {
+    const std::string& key = item.key();
     bool known = std::any_of(std::begin(kStringKeys), std::end(kStringKeys),
                              [&](const StringKey& k) { return key == k.ibm; }) ||
                  std::any_of(std::begin(kIntegerKeys), std::end(kIntegerKeys),
@@ -332,10 +335,10 @@ Status ReadProviderBlock(const json& document, const std::string& path, const En
   return Status();
 }
 
-Status ReadConfigJson(const std::string& path, const Directories& dirs, const Env& env,
-                      ProviderConfig* config) {
+Status ReadConfigJson(const std::string& text, const std::string& path, const Directories& dirs,
+                      const Env& env, ProviderConfig* config) {
   // May hold secret keys, so a syntax error never quotes the text.
-  Result<json> document = ReadJsonFile(path, /*show_text=*/false);
+  Result<json> document = ParseJsonText(text, path, /*show_text=*/false);
   if (!document.ok()) return document.status();
   if (!document->is_object()) return Status::Configuration(path + " must hold a JSON object");
   OHFP_RETURN_IF_ERROR(ReadStorage(*document, path, dirs, env, &config->storage));
@@ -436,27 +439,46 @@ Directories ResolveDirectories(const std::map<std::string, std::string>& env) {
 Result<ProviderConfig> LoadProviderConfig(const Directories& dirs,
                                           const std::string& explicit_config_path,
                                           const std::map<std::string, std::string>& env) {
+  ConfigFiles files;
+  if (!explicit_config_path.empty()) {
+    files.json_path = FileExists(explicit_config_path);
+    if (files.json_path.empty()) {
+      return Status::Configuration("config file " + explicit_config_path + " not found");
+    }
+  } else {
+    files.json_path = FileExists(Join(dirs.confdir, "config.json"));
+  }
+  if (!files.json_path.empty()) {
+    Result<std::string> text = ReadTextFile(files.json_path);
+    if (!text.ok()) return text.status();
+    files.json_text = std::move(text).value();
+  }
+
+  if (!dirs.provider_name.empty()) {
+    files.ibm_path = FileExists(Join(dirs.confdir, dirs.provider_name + "prov_config.json"));
+  }
+  if (files.ibm_path.empty())
+    files.ibm_path = FileExists(Join(dirs.confdir, "awsprov_config.json"));
+  if (!files.ibm_path.empty()) {
+    Result<std::string> text = ReadTextFile(files.ibm_path);
+    if (!text.ok()) return text.status();
+    files.ibm_text = std::move(text).value();
+  }
+  return ParseProviderConfig(files, dirs, env);
+}
+
+Result<ProviderConfig> ParseProviderConfig(const ConfigFiles& files, const Directories& dirs,
+                                           const std::map<std::string, std::string>& env) {
   ProviderConfig config;
 
   // config.json first: its provider block only fills what the IBM file,
   // read next, leaves unset.
-  std::string json_path;
-  if (!explicit_config_path.empty()) {
-    json_path = FileExists(explicit_config_path);
-    if (json_path.empty()) {
-      return Status::Configuration("config file " + explicit_config_path + " not found");
-    }
-  } else {
-    json_path = FileExists(Join(dirs.confdir, "config.json"));
+  if (!files.json_path.empty()) {
+    OHFP_RETURN_IF_ERROR(ReadConfigJson(files.json_text, files.json_path, dirs, env, &config));
   }
-  if (!json_path.empty()) OHFP_RETURN_IF_ERROR(ReadConfigJson(json_path, dirs, env, &config));
-
-  std::string ibm_path;
-  if (!dirs.provider_name.empty()) {
-    ibm_path = FileExists(Join(dirs.confdir, dirs.provider_name + "prov_config.json"));
+  if (!files.ibm_path.empty()) {
+    OHFP_RETURN_IF_ERROR(ReadIbmConfig(files.ibm_text, files.ibm_path, env, &config));
   }
-  if (ibm_path.empty()) ibm_path = FileExists(Join(dirs.confdir, "awsprov_config.json"));
-  if (!ibm_path.empty()) OHFP_RETURN_IF_ERROR(ReadIbmConfig(ibm_path, env, &config));
 
   OHFP_RETURN_IF_ERROR(ReadEnvironment(env, &config));
   OHFP_RETURN_IF_ERROR(Finish(dirs, env, &config));

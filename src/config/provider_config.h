@@ -103,6 +103,20 @@ Result<ProviderConfig> LoadProviderConfig(const Directories& dirs,
 /// when that is set and shorter. Never more than the action timeout allows.
 int64_t CallBudgetMs(const ProviderConfig& config);
 
+/// The configuration files LoadProviderConfig found, already read. A path
+/// names its file in messages; an empty path means the file is absent.
+struct ConfigFiles {
+  std::string ibm_path;  // <name>prov_config.json or awsprov_config.json
+  std::string ibm_text;
+  std::string json_path;  // config.json
+  std::string json_text;
+};
+
+/// LoadProviderConfig's rules (steps 2 and 3 of it and every check) applied
+/// to files already read: the seam for tests and fuzzing, no disk access.
+Result<ProviderConfig> ParseProviderConfig(const ConfigFiles& files, const Directories& dirs,
+                                           const std::map<std::string, std::string>& env);
+
 /// A snapshot of the process environment as a map.
 std::map<std::string, std::string> CurrentEnvironment();
 

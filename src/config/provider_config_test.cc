@@ -586,6 +586,45 @@ TEST_F(ProviderConfigTest, PropagatedLogSettingsIgnoredUnlessAccepted) {
   EXPECT_EQ(r->logging.max_files, 5);
 }
 
+// --- from text ---
+
+TEST(ParseProviderConfigTest, ReadsTextsWithoutTouchingTheDisk) {
+  Directories dirs{"awsinst", "/nowhere/conf", "/nowhere/work", "/nowhere/log"};
+  ConfigFiles files;
+  files.ibm_path = "/nowhere/conf/awsprov_config.json";
+  files.ibm_text = R"({"AWS_REGION": "eu-west-1", "AWS_REQUEST_RETRY_ATTEMPTS": "4"})";
+  files.json_path = "/nowhere/conf/config.json";
+  files.json_text = R"({"storage": {"strategy": "json"}, "logging": {"level": "debug"}})";
+  Result<ProviderConfig> r = ParseProviderConfig(files, dirs, {});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->aws.region, "eu-west-1");
+  EXPECT_EQ(r->aws.request_retry_attempts, 4);
+  EXPECT_EQ(r->storage.strategy, "json");
+  EXPECT_EQ(r->storage.path, "/nowhere/work/data/request_database.json");
+  EXPECT_EQ(r->logging.level, "DEBUG");
+  EXPECT_EQ(r->logging.file_path, "/nowhere/log/awsinst.log");
+  EXPECT_EQ(r->config_path, files.ibm_path);
+  EXPECT_EQ(r->config_json_path, files.json_path);
+}
+
+TEST(ParseProviderConfigTest, AnEmptyPathMeansTheFileIsAbsent) {
+  Directories dirs{"", "/c", "/w", "/l"};
+  ConfigFiles files;
+  files.ibm_text = "not even JSON";  // ignored: no path
+  Result<ProviderConfig> r = ParseProviderConfig(files, dirs, {{"AWS_REGION", "us-east-2"}});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->aws.region, "us-east-2");
+  EXPECT_EQ(r->config_path, "");
+}
+
+TEST(ParseProviderConfigTest, ErrorsNameThePathGiven) {
+  Directories dirs{"", "/c", "/w", "/l"};
+  ConfigFiles files;
+  files.json_path = "/c/config.json";
+  files.json_text = "{\n \"storage\": oops}";
+  ExpectError(ParseProviderConfig(files, dirs, {}), {"/c/config.json", "line 2"});
+}
+
 TEST(CurrentEnvironmentTest, SeesTheProcessEnvironment) {
   ASSERT_EQ(setenv("OHFP_CONFIG_TEST_VAR", "a=b", 1), 0);
   Env env = CurrentEnvironment();

@@ -593,6 +593,15 @@ Result<TemplateSet> ParseTemplates(const nlohmann::json& document) {
   return set;
 }
 
+Result<TemplateSet> ParseTemplateFile(const std::string& text, const std::string& path) {
+  Result<json> document = ParseJsonText(text, path, /*show_text=*/true);
+  if (!document.ok()) return document.status();
+  Result<TemplateSet> set = ParseTemplates(*document);
+  if (!set.ok()) return Status::Configuration(path + ": " + set.status().message());
+  set->source_path = path;
+  return set;
+}
+
 Result<TemplateSet> LoadTemplates(const std::string& confdir, const std::string& provider_name) {
   namespace fs = std::filesystem;
   std::vector<std::string> names;
@@ -612,12 +621,9 @@ Result<TemplateSet> LoadTemplates(const std::string& confdir, const std::string&
     if (!fs::is_regular_file(path, ec)) {
       return Status::Configuration("template file " + path + " is not a regular file");
     }
-    Result<json> document = ReadJsonFile(path, /*show_text=*/true);
-    if (!document.ok()) return document.status();
-    Result<TemplateSet> set = ParseTemplates(*document);
-    if (!set.ok()) return Status::Configuration(path + ": " + set.status().message());
-    set->source_path = path;
-    return set;
+    Result<std::string> text = ReadTextFile(path);
+    if (!text.ok()) return text.status();
+    return ParseTemplateFile(*text, path);
   }
   return Status::Configuration("no template file found; tried " + tried);
 }

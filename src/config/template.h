@@ -84,6 +84,12 @@ Result<Template> ParseTemplate(const nlohmann::json& object);
 /// lands in `rejected`. Duplicate template ids: the second is rejected.
 Result<TemplateSet> ParseTemplates(const nlohmann::json& document);
 
+/// Parses `text`, the contents of the template file at `path`, as a template
+/// document (ParseTemplates); `path` names the file in errors and becomes
+/// `source_path`. Invalid JSON or a malformed document is a
+/// kConfigurationError.
+Result<TemplateSet> ParseTemplateFile(const std::string& text, const std::string& path);
+
 /// Finds and loads the template file in `confdir`: the first that exists of
 /// <provider_name>prov_templates.json, awsprov_templates.json, templates.json.
 /// No file is a kConfigurationError naming the paths tried.

@@ -771,6 +771,36 @@ TEST(LoadTemplatesTest, MalformedDocumentNamesTheFile) {
   EXPECT_THAT(set.status().message(), HasSubstr("\"templates\""));
 }
 
+TEST(ParseTemplateFileTest, ParsesTextAndRemembersItsPath) {
+  Result<TemplateSet> set = ParseTemplateFile(kContractDocument, "/conf/awsprov_templates.json");
+  ASSERT_TRUE(set.ok()) << set.status().ToString();
+  EXPECT_EQ(set->templates.size(), 2u);
+  EXPECT_EQ(set->source_path, "/conf/awsprov_templates.json");
+}
+
+TEST(ParseTemplateFileTest, ErrorsNameThePathAndPosition) {
+  Result<TemplateSet> bad_json = ParseTemplateFile("{\"templates\": [,]}", "/conf/t.json");
+  ASSERT_FALSE(bad_json.ok());
+  EXPECT_EQ(bad_json.status().code(), ErrorCode::kConfigurationError);
+  EXPECT_THAT(bad_json.status().message(), HasSubstr("/conf/t.json at line 1, column 16"));
+  Result<TemplateSet> bad_shape = ParseTemplateFile("42", "/conf/t.json");
+  ASSERT_FALSE(bad_shape.ok());
+  EXPECT_THAT(bad_shape.status().message(), HasSubstr("/conf/t.json: template document"));
+}
+
+// A template with a 100,000-level extra key parsed, then overflowed the
+// stack when its extras were copied: now the file is refused.
+TEST(ParseTemplateFileTest, DeeplyNestedFileIsAnErrorNotACrash) {
+  std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  std::string text = R"({"templates": [{"templateId": "t", "maxNumber": 1, "imageId": "a",
+    "attributes": {"type": "X", "ncpus": 1, "nram": 1}, "vmType": "t", "extra": )" +
+                     deep + "}]}";
+  Result<TemplateSet> set = ParseTemplateFile(text, "/conf/t.json");
+  ASSERT_FALSE(set.ok());
+  EXPECT_EQ(set.status().code(), ErrorCode::kConfigurationError);
+  EXPECT_THAT(set.status().message(), HasSubstr("/conf/t.json: nests deeper than"));
+}
+
 TEST(LoadTemplatesTest, LoadsTheContractExample) {
   ScratchDir dir;
   dir.Write("awsprov_templates.json", kContractDocument);

@@ -4,6 +4,8 @@
 #include <initializer_list>
 #include <set>
 
+#include "core/json_limits.h"
+
 namespace ohfp {
 
 namespace {
@@ -180,10 +182,7 @@ Result<json> ParseInputText(const std::string& text) {
   // Depth is checked while parsing so a hostile document is rejected before
   // it is built.
   bool too_deep = false;
-  json::parser_callback_t limit_depth = [&too_deep](int depth, json::parse_event_t event, json&) {
-    if (depth > kMaxJsonDepth) too_deep = true;
-    return !too_deep;
-  };
+  json::parser_callback_t limit_depth = LimitDepth(kMaxJsonDepth, &too_deep);
   try {
     json doc = json::parse(text, limit_depth, /*allow_exceptions=*/true);
     if (too_deep) {

@@ -117,6 +117,24 @@ TEST(CommandTest, InputTextLimits) {
   EXPECT_FALSE(ParseInputText("{\"a\": 1} trailing").ok());
 }
 
+// Found by command_fuzzer: 33 levels of nesting were accepted.
+TEST(CommandTest, NestingLimitIsExactlyThirtyTwoLevels) {
+  auto nested = [](int levels, const std::string& open, const std::string& close,
+                   const std::string& inner) {
+    std::string text;
+    for (int i = 0; i < levels; ++i) text += open;
+    text += inner;
+    for (int i = 0; i < levels; ++i) text += close;
+    return text;
+  };
+  EXPECT_TRUE(ParseInputText(nested(kMaxJsonDepth, "[", "]", "")).ok());
+  EXPECT_TRUE(ParseInputText(nested(kMaxJsonDepth, "[", "]", "1")).ok());
+  EXPECT_TRUE(ParseInputText(nested(kMaxJsonDepth, "{\"a\":", "}", "7")).ok());
+  EXPECT_FALSE(ParseInputText(nested(kMaxJsonDepth + 1, "[", "]", "")).ok());
+  EXPECT_FALSE(ParseInputText(nested(kMaxJsonDepth + 1, "{\"a\":", "}", "[]")).ok());
+  EXPECT_FALSE(ParseInputText(nested(kMaxJsonDepth, "[", "]", "{}")).ok());
+}
+
 TEST(CommandTest, VerbNamesRoundTrip) {
   for (const char* name : {"getAvailableTemplates", "requestMachines", "requestReturnMachines",
                            "getRequestStatus", "getReturnRequests"}) {

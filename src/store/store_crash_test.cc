@@ -73,6 +73,16 @@ TEST_P(StoreCrashTest, KillNineLosesNoCommittedChange) {
     });
     ASSERT_GT(pid, 0);
     ::close(fds[1]);
+
+    // The random delay starts once the writer reports its first change, so
+    // kills land among the writes however slowly the store opens (an ASan
+    // build opens the JSON store slower than the whole delay range).
+    std::string reported;
+    char buf[4096];
+    ssize_t n;
+    while (reported.find('\n') == std::string::npos && (n = ::read(fds[0], buf, sizeof buf)) > 0) {
+      reported.append(buf, n);
+    }
     std::this_thread::sleep_for(std::chrono::microseconds(delay_us(rng)));
     ::kill(pid, SIGKILL);
     int code = WaitChild(pid);
@@ -80,9 +90,6 @@ TEST_P(StoreCrashTest, KillNineLosesNoCommittedChange) {
     ++kills;
 
     // Only whole lines count: the writer may die in the middle of one.
-    std::string reported;
-    char buf[4096];
-    ssize_t n;
     while ((n = ::read(fds[0], buf, sizeof buf)) > 0) reported.append(buf, n);
     ::close(fds[0]);
     std::istringstream lines(reported.substr(0, reported.rfind('\n') + 1));
