@@ -6,6 +6,8 @@
 
 #include "aws/credentials.h"
 #include "aws/curl_transport.h"
+#include "aws/ec2_client.h"
+#include "aws/xml.h"
 
 namespace ohfp::bench {
 namespace {
@@ -53,6 +55,26 @@ MotoFixture StartMoto(const BenchOptions& options, const std::string& name) {
   fixture.raw = std::make_unique<RawEc2>(fixture.server->endpoint(), fixture.server->region(),
                                          fixture.server->credentials());
   return fixture;
+}
+
+Result<std::string> CreateSubnet(MotoFixture& moto, const std::string& cidr) {
+  aws::CurlTransport transport;
+  aws::StaticCredentials credentials(moto.server->credentials());
+  SystemClock clock;
+  aws::ClientOptions options;
+  options.region = moto.server->region();
+  options.endpoint_url = moto.server->endpoint();
+  aws::AwsClient client(options, &transport, &credentials, &clock);
+  Result<std::string> answer = client.CallQuery("ec2", "CreateSubnet", aws::kEc2ApiVersion,
+                                                {{"VpcId", moto.network.vpc_id},
+                                                 {"CidrBlock", cidr},
+                                                 {"AvailabilityZone", options.region + "a"}});
+  if (!answer.ok()) return answer.status();
+  pugi::xml_document doc;
+  OHFP_RETURN_IF_ERROR(aws::ParseXml(*answer, &doc));
+  std::string id = aws::ChildText(aws::FindFirst(doc, "subnet"), "subnetId");
+  if (id.empty()) return Status::Internal("CreateSubnet answered without a subnet id");
+  return id;
 }
 
 OhfpRun RunOhfp(const ProcessSpec& spec, const std::string& what) {

@@ -35,6 +35,9 @@ struct MotoFixture {
 /// Ends the bench on failure.
 MotoFixture StartMoto(const BenchOptions& options, const std::string& name);
 
+/// Creates a subnet of `cidr` in the fixture's VPC; returns its id.
+Result<std::string> CreateSubnet(MotoFixture& moto, const std::string& cidr);
+
 /// One ohfp call (through a script or the command line), measured.
 struct OhfpRun {
   ProcessCost cost;
