@@ -22,6 +22,7 @@ struct BenchOptions {
   std::string work_dir;    // scratch provider directories
   bool quick = false;      // tiny sizes and few repetitions: proves the bench runs
   int reps = 30;           // repetitions of each cheap case
+  std::string profile;     // a verb to run once under callgrind ("" = none)
 };
 
 /// A moto_server (signature checking on), a network and the raw-call floor.

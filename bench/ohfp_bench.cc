@@ -4,7 +4,8 @@
 // measures each against its physical floor, and prints one table (also
 // written as <out>/bench.json and <out>/bench.txt).
 //
-//   ohfp-bench [--quick] [--reps N] [--out DIR] [--sections start,verbs,scale,store]
+//   ohfp-bench [--quick] [--reps N] [--out DIR] [--profile VERB]
+//              [--sections start,verbs,scale,store]
 //
 // --quick runs every section at tiny sizes with two repetitions: it proves
 // the benchmark works (the smoke test) and its figures mean nothing.
@@ -29,7 +30,7 @@ namespace fs = std::filesystem;
 
 int Usage() {
   std::fprintf(stderr,
-               "usage: ohfp-bench [--quick] [--reps N] [--out DIR] "
+               "usage: ohfp-bench [--quick] [--reps N] [--out DIR] [--profile VERB] "
                "[--sections start,verbs,scale,store]\n");
   return 2;
 }
@@ -102,6 +103,8 @@ int Main(int argc, char** argv) {
       options.quick = true;
     } else if (a == "--reps" && has_value) {
       options.reps = std::max(2, std::atoi(argv[++i]));
+    } else if (a == "--profile" && has_value) {
+      options.profile = argv[++i];
     } else if (a == "--out" && has_value) {
       options.out_dir = argv[++i];
     } else if (a == "--sections" && has_value) {
@@ -127,6 +130,7 @@ int Main(int argc, char** argv) {
     MotoFixture moto = StartMoto(options, "verbs");
     if (sections.count("verbs")) BenchVerbs(options, moto, &report);
     if (sections.count("store")) BenchStore(options, moto, &report);
+    if (!options.profile.empty()) ProfileVerb(options, moto, options.profile, &report);
     // The scale section fills moto with thousands of instances; it gets a
     // server of its own so the other sections never pay for them.
     if (sections.count("scale") && options.quick) BenchScale(options, moto, &report);

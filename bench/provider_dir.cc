@@ -118,6 +118,23 @@ ProcessSpec ProviderDir::FloorScript(const json& input) {
   return spec;
 }
 
+ProcessSpec ProviderDir::Profiled(const std::string& verb, const json& input,
+                                  const std::string& profile_path) {
+  ProcessSpec spec;
+  spec.argv = {"valgrind",
+               "--tool=callgrind",
+               "--callgrind-out-file=" + profile_path,
+               binary_dir_ + "/ohfp",
+               verb,
+               "--hostfactory",
+               "-f",
+               InputFile(input),
+               "--stats"};
+  spec.env = env_;
+  spec.unset_env = kAwsEnvironment;
+  return spec;
+}
+
 ProcessSpec ProviderDir::Cli(const std::vector<std::string>& args) const {
   ProcessSpec spec;
   spec.argv = {binary_dir_ + "/ohfp"};

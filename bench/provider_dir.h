@@ -45,6 +45,11 @@ class ProviderDir {
   /// starting any Host Factory script.
   ProcessSpec FloorScript(const nlohmann::json& input);
 
+  /// ohfp <verb> --hostfactory -f <file holding input> under callgrind,
+  /// writing its profile to `profile_path`: what the script would exec.
+  ProcessSpec Profiled(const std::string& verb, const nlohmann::json& input,
+                       const std::string& profile_path);
+
   /// The store ohfp uses here, to fill or reset it directly.
   StoreOptions store_options() const;
   const std::string& root() const { return root_; }

@@ -8,4 +8,8 @@ build=${1:-build-bench}
 top=$(CDPATH= cd -- "$(dirname -- "$0")/.." && pwd)
 case $build in /*) ;; *) build="$top/$build" ;; esac
 command -v moto_server >/dev/null || { echo "bench: moto_server is not on PATH" >&2; exit 2; }
-exec "$build/ohfp-bench" --out "$build/bench" "$@"
+# The slowest verb (on moto) is also profiled, when valgrind is there.
+profile=""
+command -v valgrind >/dev/null && profile="--profile requestMachines"
+# shellcheck disable=SC2086
+exec "$build/ohfp-bench" --out "$build/bench" $profile "$@"

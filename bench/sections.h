@@ -22,6 +22,12 @@ void BenchScale(const BenchOptions& options, MotoFixture& moto, Report* report);
 /// of finished requests, for every store back end.
 void BenchStore(const BenchOptions& options, MotoFixture& moto, Report* report);
 
+/// Runs one cycle of the verbs with `verb` under callgrind (instructions
+/// counted, so the profile repeats across runs on a noisy machine); writes
+/// <out>/callgrind.<verb>.out and its top entries to callgrind.<verb>.txt.
+void ProfileVerb(const BenchOptions& options, MotoFixture& moto, const std::string& verb,
+                 Report* report);
+
 /// Checks the targets against the rows and adds them (and the notes).
 void CheckTargets(const BenchOptions& options, Report* report);
 

@@ -1,5 +1,7 @@
 // Start-up and the five Host Factory verbs, one host per request.
 
+#include <cstdio>
+#include <fstream>
 #include <map>
 
 #include "cases.h"
@@ -128,6 +130,52 @@ void BenchVerbs(const BenchOptions& options, MotoFixture& moto, Report* report) 
   for (const std::string& name : order) {
     if (name.rfind("ohfp ", 0) == 0) report->AddRow(std::move(rows[name]));
   }
+}
+
+void ProfileVerb(const BenchOptions& options, MotoFixture& moto, const std::string& verb_name,
+                 Report* report) {
+  Progress("callgrind: " + verb_name);
+  ProviderDir dir(options.work_dir + "/profile", *moto.server, moto.network, "sqlite",
+                  ProviderApis(), options.binary_dir, options.source_dir);
+  const std::string profile = options.out_dir + "/callgrind." + verb_name + ".out";
+  Cycle cycle;
+  cycle.api = &ApiCases().front();
+  bool found = false;
+  for (const VerbCase& verb : VerbCases()) {
+    bool target = verb.verb == verb_name;
+    json input = verb.input(cycle);
+    ProcessSpec spec =
+        target ? dir.Profiled(verb.verb, input, profile) : dir.Script(verb.verb, input);
+    OhfpRun run = RunOhfp(spec, verb.verb);
+    if (verb.absorb) verb.absorb(run.answer, &cycle);
+    if (!cycle.request_id.empty() && cycle.machine_ids.empty()) {
+      cycle.machine_ids = MachineIdsOf(dir, cycle.request_id);
+    }
+    if (target) {
+      found = true;
+      break;
+    }
+  }
+  if (!found) Fail("--profile: no verb named " + verb_name);
+
+  std::string top;
+  if (std::FILE* p = ::popen(
+          ("callgrind_annotate --inclusive=yes '" + profile + "' 2>/dev/null").c_str(), "r")) {
+    char line[512];
+    int kept = 0;
+    while (std::fgets(line, sizeof line, p) != nullptr && kept < 60) {
+      std::string l = line;
+      if (l.find("PROGRAM TOTALS") != std::string::npos || kept > 0) {
+        top += l;
+        ++kept;
+      }
+    }
+    ::pclose(p);
+  }
+  std::string text_path = options.out_dir + "/callgrind." + verb_name + ".txt";
+  std::ofstream(text_path) << top;
+  report->AddNote("callgrind profile of " + verb_name + " (one call, first lines of " + text_path +
+                  "): " + top.substr(0, top.find('\n')));
 }
 
 }  // namespace ohfp::bench
