@@ -29,9 +29,9 @@ struct ScalePoint {
 };
 
 /// The state requestMachines leaves for `requests` requests of `machines`
-/// hosts each, on the instances of `pool` (one reservation per request).
+/// hosts each, on the first requests x machines instances `launched`.
 StoreChange Outstanding(const std::string& prefix, int requests, int machines,
-                        const std::vector<std::vector<std::string>>& pool, int64_t now) {
+                        const std::vector<std::string>& launched, int64_t now) {
   StoreChange change;
   for (int k = 0; k < requests; ++k) {
     Request r;
@@ -49,7 +49,7 @@ StoreChange Outstanding(const std::string& prefix, int requests, int machines,
     change.requests.push_back(r);
     for (int i = 0; i < machines; ++i) {
       Machine m;
-      m.machine_id = pool[k][i];
+      m.machine_id = launched[static_cast<size_t>(k) * machines + i];
       m.request_id = r.request_id;
       m.template_id = r.template_id;
       m.state = "pending";
@@ -89,55 +89,52 @@ int RepsFor(const BenchOptions& options, int machines) {
   if (options.quick) return 2;
   if (machines >= 10000) return 1;
   if (machines >= 1000) return 3;
-  if (machines >= 100) return 10;
+  if (machines >= 100) return 5;
   return options.reps;
 }
 
 }  // namespace
 
 void BenchScale(const BenchOptions& options, MotoFixture& moto, Report* report) {
+  // Smallest first: instances are launched as the points need them, so a
+  // small point is measured against a small moto (which scans every
+  // instance it holds on each DescribeInstances).
   std::vector<ScalePoint> points;
   if (options.quick) {
     points = {{1, 1}, {10, 1}, {1, 2}, {10, 2}};
   } else {
-    points = {{1, 1},  {10, 1},  {100, 1},  {200, 1},  {1000, 1},
-              {1, 10}, {10, 10}, {100, 10}, {1000, 10}};
+    points = {{1, 1},   {10, 1},   {1, 10},   {10, 10},  {100, 1},
+              {200, 1}, {100, 10}, {1000, 1}, {1000, 10}};
   }
-  int max_requests = 0, max_machines = 0;
+  int largest_single = 0;  // the most requests of one machine each
   for (const ScalePoint& p : points) {
-    max_requests = std::max(max_requests, p.requests);
-    max_machines = std::max(max_machines, p.machines);
+    if (p.machines == 1) largest_single = std::max(largest_single, p.requests);
   }
 
   // The bench network's /24 subnet holds 251 hosts; these need a bigger one.
   devenv::Network network = moto.network;
   network.subnet_id = Check(CreateSubnet(moto, "10.0.128.0/17"), "creating a /17 subnet");
-  Progress("scale: launching " + std::to_string(max_requests) + " x " +
-           std::to_string(max_machines) + " instances in moto");
-  // Launched kLaunchBatch at a time (moto takes ~10 ms per instance however
-  // they are grouped, and a call must end within the 30 s request timeout),
-  // then dealt out max_machines to a request.
   const ApiCase& api = ApiCases().front();
   std::vector<std::string> launched;
-  const int total = max_requests * max_machines;
-  while (static_cast<int>(launched.size()) < total) {
-    int count = std::min(kLaunchBatch, total - static_cast<int>(launched.size()));
-    Check(api.raw_launch(*moto.raw, network, count, &launched), "RunInstances");
-  }
-  std::vector<std::vector<std::string>> pool(max_requests);
-  for (int k = 0; k < max_requests; ++k) {
-    pool[k].assign(launched.begin() + k * max_machines, launched.begin() + (k + 1) * max_machines);
-  }
-  Progress("scale: launched");
 
   for (const ScalePoint& p : points) {
     std::string label = std::to_string(p.requests) + " x " + std::to_string(p.machines);
+    // Launched kLaunchBatch at a time: moto takes ~10 ms per instance, and
+    // a call must end within the 30 s request timeout.
+    const int needed = p.requests * p.machines;
+    if (static_cast<int>(launched.size()) < needed) {
+      Progress("scale: launching up to " + std::to_string(needed) + " instances in moto");
+    }
+    while (static_cast<int>(launched.size()) < needed) {
+      int count = std::min(kLaunchBatch, needed - static_cast<int>(launched.size()));
+      Check(api.raw_launch(*moto.raw, network, count, &launched), "RunInstances");
+    }
     Progress("scale: getRequestStatus " + label);
     ProviderDir dir(options.work_dir + "/scale", *moto.server, network, "sqlite", ProviderApis(),
                     options.binary_dir, options.source_dir);
     auto store = Check(OpenStore(dir.store_options()), "opening the scale store");
     const int64_t now = SystemClock().NowSeconds();
-    StoreChange state = Outstanding("req-scale-", p.requests, p.machines, pool, now);
+    StoreChange state = Outstanding("req-scale-", p.requests, p.machines, launched, now);
     json input = StatusInput(state);
     std::vector<std::string> ids = MachineIds(state);
 
@@ -162,14 +159,14 @@ void BenchScale(const BenchOptions& options, MotoFixture& moto, Report* report) 
     row.extra["raw_describe_ms_p50"] = raw_only.Median();
     report->AddRow(std::move(row));
 
-    if (p.machines == 1 && p.requests == max_requests) {
+    if (p.machines == 1 && p.requests == largest_single) {
       // The same requests, now all final, with one of them outstanding
       // again: finished requests must cost no cloud call.
       Row mixed = MakeRow(
           "scale", "getRequestStatus.sh " + std::to_string(p.requests) + " named, 1 outstanding");
       mixed.floor_name = "script exec /bin/true + raw DescribeInstances of 1 id";
       mixed.extra = {{"requests", p.requests}, {"outstanding", 1}, {"aws_call_bound", 1}};
-      StoreChange one = Outstanding("req-scale-", 1, 1, pool, now);
+      StoreChange one = Outstanding("req-scale-", 1, 1, launched, now);
       for (int rep = 0; rep < RepsFor(options, 100); ++rep) {
         Check(store->Commit(one), "resetting one request");
         OhfpRun run = RunOhfp(dir.Script("getRequestStatus", input), mixed.name);
