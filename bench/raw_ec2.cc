@@ -23,6 +23,9 @@ Result<double> RawEc2::Send(const std::string& action, const aws::QueryParams& p
   options.region = region_;
   options.endpoint_url = endpoint_;
   options.max_attempts = 1;
+  // A floor must not give up where ohfp would retry: moto can take tens of
+  // seconds to describe 1,000 instances.
+  options.request_timeout_ms = 300000;
   aws::AwsClient client(options, &transport, &credentials, &clock);
 
   double started = MonotonicMs();

@@ -78,8 +78,10 @@ void CheckAnswered(const json& answer, size_t expected, const std::string& what)
   if (!answer.contains("requests") || answer["requests"].size() != expected) {
     Fail(what + ": answer does not list every request");
   }
+  // Moto makes every instance running at once: anything but complete means
+  // the poll did not get its answer from the cloud (a timeout, say).
   for (const json& r : answer["requests"]) {
-    if (r.value("status", "") == "complete_with_error") Fail(what + ": " + r.dump());
+    if (r.value("status", "") != "complete") Fail(what + ": " + r.dump().substr(0, 500));
   }
 }
 
@@ -103,8 +105,10 @@ void BenchScale(const BenchOptions& options, MotoFixture& moto, Report* report) 
   if (options.quick) {
     points = {{1, 1}, {10, 1}, {1, 2}, {10, 2}};
   } else {
-    points = {{1, 1},   {10, 1},   {1, 10},   {10, 10},  {100, 1},
-              {200, 1}, {100, 10}, {1000, 1}, {1000, 10}};
+    // 1,000 x 10 is left out: moto holding 10,000 instances takes ~55 s
+    // for one DescribeInstances of 1,000 ids, past the client's 30 s
+    // per-attempt timeout (a poll would take ~9 minutes of moto's time).
+    points = {{1, 1}, {10, 1}, {1, 10}, {10, 10}, {100, 1}, {200, 1}, {100, 10}, {1000, 1}};
   }
   int largest_single = 0;  // the most requests of one machine each
   for (const ScalePoint& p : points) {
