@@ -1,5 +1,8 @@
 #include "bench_context.h"
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -25,6 +28,21 @@ int64_t StatsField(const std::string& line, const std::string& key) {
 void Fail(const std::string& message) {
   std::fprintf(stderr, "bench: FAILED: %s\n", message.c_str());
   std::exit(1);
+}
+
+void RunInChild(const std::function<void()>& work, const std::string& what) {
+  std::fflush(nullptr);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    work();
+    std::fflush(nullptr);
+    ::_exit(0);
+  }
+  int status = 0;
+  if (pid < 0 || ::waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+      WEXITSTATUS(status) != 0) {
+    Fail(what + " failed in its child process");
+  }
 }
 
 void Progress(const std::string& message) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -57,6 +58,12 @@ void Record(const OhfpRun& run, Row* row);
 
 /// Adds a plain process's wall, CPU and peak RSS to `row`.
 void Record(const ProcessCost& cost, Row* row);
+
+/// Runs `work` in a forked child and waits for it; ends the bench if it
+/// fails. For work that grows the heap (filling a store with 100,000
+/// requests): a child forked later from a fat bench would count the
+/// bench's pages in its peak RSS, and pay for copying them in its CPU time.
+void RunInChild(const std::function<void()>& work, const std::string& what);
 
 /// Prints `message` to stderr and ends the bench with exit code 1.
 [[noreturn]] void Fail(const std::string& message);

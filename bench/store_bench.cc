@@ -103,10 +103,12 @@ void BenchStore(const BenchOptions& options, MotoFixture& moto, Report* report) 
       ProviderDir dir(options.work_dir + "/store", *moto.server, moto.network, back_end,
                       ProviderApis(), options.binary_dir, options.source_dir);
       double started = MonotonicMs();
-      {
-        auto store = Check(OpenStore(dir.store_options()), "opening the " + label + " store");
-        Check(store->Commit(History(history, SystemClock().NowSeconds())), "filling " + label);
-      }
+      RunInChild(
+          [&] {
+            auto store = Check(OpenStore(dir.store_options()), "opening the " + label + " store");
+            Check(store->Commit(History(history, SystemClock().NowSeconds())), "filling " + label);
+          },
+          "filling the " + label + " store");
       Progress("store " + label + ": filled in " +
                std::to_string(static_cast<int>(MonotonicMs() - started)) + " ms");
 
