@@ -87,8 +87,10 @@ const std::vector<VerbCase>& VerbCases() {
          return raw.DescribeInstances(c->machine_ids);
        },
        [](const json& answer, Cycle* c) {
+         c->machine_ids.clear();
          c->names.clear();
          for (const json& m : answer["requests"][0]["machines"]) {
+           c->machine_ids.push_back(Field(m, "machineId", "machine_id"));
            c->names.push_back(Field(m, "name", "name"));
          }
        }},
