@@ -3,12 +3,15 @@
 # Host Factory passes its input as -f FILE; people may pipe JSON on standard input.
 # The binary is $OHFP_BIN, else the build tree next to these scripts, else the
 # installed tree, else the first ohfp on PATH.
+# The verb scripts source this file (so $0 is theirs, in the same directory).
+# Host Factory starts a script for every call: nothing here forks a process
+# unless the binary has to be searched for on PATH.
 verb=$1
 shift
 
-here=$(CDPATH= cd -- "$(dirname -- "$0")" && pwd)
 bin=${OHFP_BIN:-}
 if [ -z "$bin" ]; then
+  case $0 in */*) here=${0%/*} ;; *) here=. ;; esac
   for candidate in "$here/../build/ohfp" "$here/../../../bin/ohfp" "$here/../bin/ohfp"; do
     if [ -x "$candidate" ]; then
       bin=$candidate

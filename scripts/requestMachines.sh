@@ -1,3 +1,5 @@
 #!/bin/sh
 # Host Factory provider script: requestMachines -f INPUT_FILE (or JSON on standard input).
-exec "$(dirname -- "$0")/invoke_provider.sh" requestMachines "$@"
+# invoke_provider.sh is sourced, not run: one shell per call instead of two.
+set -- requestMachines "$@"
+case $0 in */*) . "${0%/*}/invoke_provider.sh" ;; *) . ./invoke_provider.sh ;; esac

@@ -1,22 +1,13 @@
 #include "aws/curl_transport.h"
 
-#include <curl/curl.h>
-
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
 
+#include "aws/runtime_libraries.h"
+
 namespace ohfp::aws {
 namespace {
-
-std::once_flag g_curl_init;
-
-void InitCurlOnce() {
-  std::call_once(g_curl_init, [] {
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    // Nothing to release at exit: the process ends right after.
-  });
-}
 
 size_t WriteBody(char* data, size_t size, size_t count, void* user) {
   static_cast<std::string*>(user)->append(data, size * count);
@@ -66,9 +57,11 @@ const char* TransportKind(CURLcode code) {
 
 // Frees the header list however Send returns.
 struct HeaderList {
+  explicit HeaderList(const CurlLibrary* curl) : lib(curl) {}
+  ~HeaderList() { lib->slist_free_all(list); }
+  void Add(const std::string& line) { list = lib->slist_append(list, line.c_str()); }
+  const CurlLibrary* lib;
   curl_slist* list = nullptr;
-  ~HeaderList() { curl_slist_free_all(list); }
-  void Add(const std::string& line) { list = curl_slist_append(list, line.c_str()); }
 };
 
 bool HasHeader(const Headers& headers, const char* lower_name) {
@@ -82,61 +75,63 @@ bool HasHeader(const Headers& headers, const char* lower_name) {
 
 }  // namespace
 
-CurlTransport::CurlTransport(ProxySettings proxy) : proxy_(std::move(proxy)) {
-  InitCurlOnce();
-  curl_ = curl_easy_init();
-}
+CurlTransport::CurlTransport(ProxySettings proxy) : proxy_(std::move(proxy)) {}
 
 CurlTransport::~CurlTransport() {
-  if (curl_ != nullptr) curl_easy_cleanup(static_cast<CURL*>(curl_));
+  // A handle exists only once libcurl was loaded.
+  if (curl_ != nullptr) LoadCurl(nullptr)->easy_cleanup(static_cast<CURL*>(curl_));
 }
 
 Result<HttpResponse> CurlTransport::Send(const HttpRequest& request) {
   std::lock_guard<std::mutex> lock(mu_);
+  std::string load_error;
+  const CurlLibrary* lib = LoadCurl(&load_error);
+  if (lib != nullptr && curl_ == nullptr) curl_ = lib->easy_init();
   CURL* curl = static_cast<CURL*>(curl_);
   if (curl == nullptr) {
-    return Status::Error(ErrorCode::kProviderError, "libcurl could not be initialized",
+    std::string why = lib == nullptr ? load_error : "curl_easy_init failed";
+    return Status::Error(ErrorCode::kProviderError, "libcurl could not be initialized: " + why,
                          {{"transport", "connect"}});
   }
   // Reset clears per-request options but keeps the connection cache.
-  curl_easy_reset(curl);
+  lib->easy_reset(curl);
 
   HttpResponse response;
   char error_buffer[CURL_ERROR_SIZE] = {0};
-  curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error_buffer);
-  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS,
+  lib->easy_setopt(curl, CURLOPT_URL, request.url.c_str());
+  lib->easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  lib->easy_setopt(curl, CURLOPT_ERRORBUFFER, error_buffer);
+  lib->easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+  lib->easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
+  lib->easy_setopt(curl, CURLOPT_TIMEOUT_MS,
                    static_cast<long>(std::max<int64_t>(1, request.timeout_ms)));
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
+  lib->easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
                    static_cast<long>(std::max<int64_t>(1, request.connect_timeout_ms)));
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, WriteBody);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response.body);
-  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, WriteHeader);
-  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &response.headers);
+  lib->easy_setopt(curl, CURLOPT_WRITEFUNCTION, WriteBody);
+  lib->easy_setopt(curl, CURLOPT_WRITEDATA, &response.body);
+  lib->easy_setopt(curl, CURLOPT_HEADERFUNCTION, WriteHeader);
+  lib->easy_setopt(curl, CURLOPT_HEADERDATA, &response.headers);
   if (proxy_.host.empty()) {
-    curl_easy_setopt(curl, CURLOPT_PROXY, "");
+    lib->easy_setopt(curl, CURLOPT_PROXY, "");
   } else {
-    curl_easy_setopt(curl, CURLOPT_PROXY, proxy_.host.c_str());
-    curl_easy_setopt(curl, CURLOPT_PROXYPORT, static_cast<long>(proxy_.port));
+    lib->easy_setopt(curl, CURLOPT_PROXY, proxy_.host.c_str());
+    lib->easy_setopt(curl, CURLOPT_PROXYPORT, static_cast<long>(proxy_.port));
   }
 
   if (request.method == "GET") {
-    curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
+    lib->easy_setopt(curl, CURLOPT_HTTPGET, 1L);
   } else if (request.method == "HEAD") {
-    curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+    lib->easy_setopt(curl, CURLOPT_NOBODY, 1L);
   } else {
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, request.body.data());
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
+    lib->easy_setopt(curl, CURLOPT_POSTFIELDS, request.body.data());
+    lib->easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
                      static_cast<curl_off_t>(request.body.size()));
     if (request.method != "POST") {
-      curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+      lib->easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
     }
   }
 
-  HeaderList headers;
+  HeaderList headers(lib);
   for (const auto& [name, value] : request.headers) {
     // "Name;" is curl's spelling of a header with an empty value.
     headers.Add(value.empty() ? name + ";" : name + ": " + value);
@@ -145,20 +140,20 @@ Result<HttpResponse> CurlTransport::Send(const HttpRequest& request) {
   // form Content-Type of its own or waiting for 100-continue.
   if (!HasHeader(request.headers, "content-type")) headers.Add("Content-Type:");
   if (!HasHeader(request.headers, "expect")) headers.Add("Expect:");
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers.list);
+  lib->easy_setopt(curl, CURLOPT_HTTPHEADER, headers.list);
 
-  CURLcode code = curl_easy_perform(curl);
+  CURLcode code = lib->easy_perform(curl);
   // Nothing below may keep pointers into this call's stack.
-  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, nullptr);
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, nullptr);
+  lib->easy_setopt(curl, CURLOPT_ERRORBUFFER, nullptr);
+  lib->easy_setopt(curl, CURLOPT_HTTPHEADER, nullptr);
   if (code != CURLE_OK) {
-    std::string detail = error_buffer[0] != '\0' ? error_buffer : curl_easy_strerror(code);
+    std::string detail = error_buffer[0] != '\0' ? error_buffer : lib->easy_strerror(code);
     return Status::Error(
         ErrorCode::kProviderError, "HTTP request failed: " + detail,
         {{"transport", TransportKind(code)}, {"curl_code", static_cast<int>(code)}});
   }
   long status = 0;
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+  lib->easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
   response.status = static_cast<int>(status);
   return response;
 }

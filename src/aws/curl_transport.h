@@ -11,9 +11,10 @@ namespace ohfp::aws {
 
 class CurlTransport : public HttpTransport {
  public:
-  /// Initializes libcurl on first use (not at program start, to keep
-  /// commands that never call AWS cheap). An empty `proxy.host` means no
-  /// proxy at all: proxy environment variables are ignored.
+  /// Loads libcurl on the first Send (not at program start, to keep
+  /// commands that never call AWS cheap; see runtime_libraries.h). An empty
+  /// `proxy.host` means no proxy at all: proxy environment variables are
+  /// ignored.
   explicit CurlTransport(ProxySettings proxy = {});
   ~CurlTransport() override;
   CurlTransport(const CurlTransport&) = delete;
@@ -25,7 +26,7 @@ class CurlTransport : public HttpTransport {
 
  private:
   ProxySettings proxy_;
-  void* curl_ = nullptr;  // CURL*, kept opaque so that users need no curl headers
+  void* curl_ = nullptr;  // CURL*, made on first use; opaque so users need no curl headers
   std::mutex mu_;
 };
 

@@ -1,17 +1,16 @@
 #include "aws/sigv4.h"
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/sha.h>
-
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <map>
 #include <vector>
 
 #include "aws/endpoints.h"
 #include "aws/form.h"
+#include "aws/runtime_libraries.h"
 
 namespace ohfp::aws {
 namespace {
@@ -38,6 +37,20 @@ std::string NormalizeHeaderValue(std::string_view value) {
     out.push_back(c);
   }
   return out;
+}
+
+constexpr size_t kSha256Bytes = 32;
+
+// SignRequest reports a libcrypto that cannot be loaded as an error; the
+// hash helpers have no error channel, so reaching them without it is a bug.
+const CryptoLibrary& Crypto() {
+  std::string error;
+  const CryptoLibrary* lib = LoadCrypto(&error);
+  if (lib == nullptr) {
+    std::fprintf(stderr, "ohfp: %s\n", error.c_str());
+    std::abort();
+  }
+  return *lib;
 }
 
 void RemoveHeader(Headers* headers, std::string_view lower_name) {
@@ -73,17 +86,19 @@ std::string HexEncode(std::string_view data) {
 }
 
 std::string Sha256Hex(std::string_view data) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
+  const CryptoLibrary& crypto = Crypto();
+  unsigned char digest[kSha256Bytes];
   unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), digest, &len, EVP_sha256(), nullptr);
+  crypto.digest(data.data(), data.size(), digest, &len, crypto.sha256(), nullptr);
   return HexEncode(std::string_view(reinterpret_cast<const char*>(digest), len));
 }
 
 std::string HmacSha256(std::string_view key, std::string_view data) {
-  unsigned char mac[EVP_MAX_MD_SIZE];
+  const CryptoLibrary& crypto = Crypto();
+  unsigned char mac[kSha256Bytes];
   unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac, &len);
+  crypto.hmac(crypto.sha256(), key.data(), static_cast<int>(key.size()),
+              reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac, &len);
   return std::string(reinterpret_cast<const char*>(mac), len);
 }
 
@@ -238,6 +253,8 @@ Status SignRequest(HttpRequest* request, const Credentials& credentials, std::st
   if (credentials.access_key_id.empty() || credentials.secret_access_key.empty()) {
     return Status::InvalidRequest("cannot sign a request without an access key");
   }
+  std::string crypto_error;
+  if (LoadCrypto(&crypto_error) == nullptr) return Status::Internal(crypto_error);
   Result<Url> url = ParseUrl(request->url);
   if (!url.ok()) return Status::InvalidRequest(url.status().message());
 

@@ -16,6 +16,8 @@ namespace ohfp {
 namespace {
 
 constexpr int kSchemaVersion = 1;
+// WAL pages after which a commit also checkpoints (SQLite's own default).
+constexpr int kWalCheckpointPages = 1000;
 
 // Version 1. Indexes serve every per-request lookup; the two partial indexes
 // hold only live machines, so listing them and counting held hosts cost in
@@ -284,6 +286,18 @@ Status SqliteStore::Exec(const char* sql) {
 Status SqliteStore::Configure() {
   sqlite3_busy_timeout(db_, busy_timeout_ms_);
 
+  // Every ohfp process opens the store once, makes a change or two and
+  // exits. By default the last connection to close checkpoints the WAL into
+  // the database and deletes it, and the next process creates it again:
+  // four extra fsyncs (WAL header, directory, WAL and database at the
+  // checkpoint) around the one each commit needs. Keeping the WAL and
+  // leaving checkpoints to the automatic one (every kWalCheckpointPages
+  // pages, in whichever commit crosses it) spreads that cost over many
+  // calls. Durability is unchanged: a commit is synced in the WAL.
+  int on = 1;
+  sqlite3_file_control(db_, "main", SQLITE_FCNTL_PERSIST_WAL, &on);
+  sqlite3_db_config(db_, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
+
   // Switching to WAL needs an exclusive lock for a moment. The busy handler
   // does not cover every path of this pragma, so processes that open a new
   // database together retry here until the deadline.
@@ -310,6 +324,8 @@ Status SqliteStore::Configure() {
   // commits, and a lost acquisition record means cloud machines nobody tracks.
   // One fsync per commit is small next to the cloud call each commit follows.
   OHFP_RETURN_IF_ERROR(Exec("PRAGMA synchronous=FULL"));
+  std::string checkpoint = "PRAGMA wal_autocheckpoint=" + std::to_string(kWalCheckpointPages);
+  OHFP_RETURN_IF_ERROR(Exec(checkpoint.c_str()));
   return Status();
 }
 
