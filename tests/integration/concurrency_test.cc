@@ -26,14 +26,6 @@ using testsupport::HostFactoryEnv;
 using testsupport::RunResult;
 using testsupport::StdoutJson;
 
-/// Every store back end joins these tests by being listed here.
-const std::vector<std::string> kStores = {"sqlite", "json"};
-
-std::string StorePath(const HostFactoryEnv& env, const std::string& type) {
-  return type == "json" ? env.workdir() + "/data/request_database.json"
-                        : env.workdir() + "/data/ohfp.db";
-}
-
 class ConcurrencyTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
@@ -46,7 +38,7 @@ class ConcurrencyTest : public ::testing::TestWithParam<std::string> {
   /// every request is final and complete. Returns the number of requests
   /// (acquisitions and returns).
   size_t CheckNothingLostOrDuplicated(const HostFactoryEnv& env) {
-    auto store = OpenStore({GetParam(), StorePath(env, GetParam())});
+    auto store = OpenStore({GetParam(), env.StorePath()});
     EXPECT_TRUE(store.ok()) << store.status().ToString();
     if (!store.ok()) return 0;
     auto requests = (*store)->ScanRequests("", 100000);
@@ -280,7 +272,7 @@ TEST_P(ConcurrencyTest, KilledRequestsAreRecoveredNeverLaunchedTwice) {
   CheckNothingLostOrDuplicated(env);
 }
 
-INSTANTIATE_TEST_SUITE_P(Stores, ConcurrencyTest, ::testing::ValuesIn(kStores));
+INSTANTIATE_TEST_SUITE_P(Stores, ConcurrencyTest, ::testing::ValuesIn(testsupport::kStoreBackEnds));
 
 }  // namespace
 }  // namespace ohfp

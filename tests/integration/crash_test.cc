@@ -27,17 +27,10 @@ using testsupport::HostFactoryEnv;
 using testsupport::RunResult;
 using testsupport::StdoutJson;
 
-const std::vector<std::string> kStores = {"sqlite", "json"};
-
 constexpr int kActionTimeoutSec = 2;  // orphans are taken up after this
 constexpr int kAbandonAfterSec = 4 * kActionTimeoutSec;
 constexpr int kHostsPerRequest = 2;
 constexpr int kRounds = 3;  // crashes at each acquisition point, polled and unpolled
-
-std::string StorePath(const HostFactoryEnv& env, const std::string& type) {
-  return type == "json" ? env.workdir() + "/data/request_database.json"
-                        : env.workdir() + "/data/ohfp.db";
-}
 
 json StatusInput(const std::vector<std::string>& ids) {
   json requests = json::array();
@@ -62,7 +55,7 @@ class CrashTest : public ::testing::TestWithParam<std::string> {
 
   /// Every request id in the store.
   std::set<std::string> StoredIds() {
-    auto store = OpenStore({GetParam(), StorePath(*env_, GetParam())});
+    auto store = OpenStore({GetParam(), env_->StorePath()});
     EXPECT_TRUE(store.ok()) << store.status().ToString();
     std::set<std::string> ids;
     if (!store.ok()) return ids;
@@ -252,7 +245,7 @@ TEST(CrashPointTest, EveryPointIsCoveredByACrashTest) {
   EXPECT_EQ(points, covered);
 }
 
-INSTANTIATE_TEST_SUITE_P(Stores, CrashTest, ::testing::ValuesIn(kStores));
+INSTANTIATE_TEST_SUITE_P(Stores, CrashTest, ::testing::ValuesIn(testsupport::kStoreBackEnds));
 
 }  // namespace
 }  // namespace ohfp

@@ -29,9 +29,6 @@ using testsupport::HostFactoryEnv;
 using testsupport::RunResult;
 using testsupport::StdoutJson;
 
-/// Every store back end joins these tests by being listed here.
-const std::vector<std::string> kStores = {"sqlite", "json"};
-
 constexpr uint64_t kSeed = 20261204;
 
 int64_t NowMs() {
@@ -420,7 +417,7 @@ TEST_P(FaultTest, ScriptsAnswerInsideTheActionTimeoutWhileAwsHangs) {
   Print("hang", NowMs() - start);
 }
 
-INSTANTIATE_TEST_SUITE_P(Stores, FaultTest, ::testing::ValuesIn(kStores));
+INSTANTIATE_TEST_SUITE_P(Stores, FaultTest, ::testing::ValuesIn(testsupport::kStoreBackEnds));
 
 }  // namespace
 }  // namespace ohfp

@@ -26,8 +26,6 @@ using testsupport::HostFactoryEnv;
 using testsupport::RunResult;
 using testsupport::StdoutJson;
 
-const std::vector<std::string> kStores = {"sqlite", "json"};
-
 std::string ReadAll(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   std::stringstream text;
@@ -179,7 +177,7 @@ TEST_P(SecretsTest, TemplateFieldsNeverPassThroughAShell) {
   EXPECT_TRUE(seen);
 }
 
-INSTANTIATE_TEST_SUITE_P(Stores, SecretsTest, ::testing::ValuesIn(kStores));
+INSTANTIATE_TEST_SUITE_P(Stores, SecretsTest, ::testing::ValuesIn(testsupport::kStoreBackEnds));
 
 }  // namespace
 }  // namespace ohfp

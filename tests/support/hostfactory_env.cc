@@ -129,6 +129,7 @@ HostFactoryEnv::HostFactoryEnv(const SharedMoto& moto, const EnvOptions& options
               .string();
   fs::remove_all(root_);
   for (const char* sub : {"conf", "work", "logs"}) fs::create_directories(root_ + "/" + sub);
+  store_ = options.store;
 
   const aws::Credentials& key =
       options.credentials ? *options.credentials : moto.server->credentials();
@@ -201,6 +202,10 @@ HostFactoryEnv::~HostFactoryEnv() {
 }
 
 EnvList HostFactoryEnv::Env() const { return env_; }
+
+std::string HostFactoryEnv::StorePath() const {
+  return store_ == "json" ? workdir() + "/data/request_database.json" : workdir() + "/data/ohfp.db";
+}
 
 std::string HostFactoryEnv::ScriptPath(const std::string& verb) const {
   return std::string(OHFP_SOURCE_DIR) + "/scripts/" + verb + ".sh";

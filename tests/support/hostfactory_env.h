@@ -26,6 +26,10 @@ struct SharedMoto {
 /// calling test (ASSERT-style) by returning null on error.
 std::unique_ptr<SharedMoto> StartSharedMoto();
 
+/// Every store back end the integration suites run against; a new back end
+/// joins every crash, concurrency, fault and secrets test by being listed.
+inline const std::vector<std::string> kStoreBackEnds = {"sqlite", "json"};
+
 struct EnvOptions {
   std::string store = "sqlite";  // "sqlite" | "json"
   int64_t max_number = 50;       // of every template
@@ -59,6 +63,8 @@ class HostFactoryEnv {
   EnvList Env() const;
   std::string ScriptPath(const std::string& verb) const;
   const std::string& root() const { return root_; }
+  /// The file of the store this environment uses (its EnvOptions::store).
+  std::string StorePath() const;
   std::string confdir() const { return root_ + "/conf"; }
   std::string workdir() const { return root_ + "/work"; }
   std::string logdir() const { return root_ + "/logs"; }
@@ -71,6 +77,7 @@ class HostFactoryEnv {
   std::string root_;
   std::string secret_;
   std::vector<std::string> secrets_;
+  std::string store_;
   EnvList env_;
 };
 
