@@ -78,10 +78,14 @@ class StubUpstream {
                            std::string(json ? "application/x-amz-json-1.1" : "text/xml") +
                            "\r\nContent-Length: " + std::to_string(body.size()) +
                            "\r\nConnection: close\r\n\r\n" + body;
+      {
+        // Recorded before the answer goes out, so a caller that has its
+        // answer always finds its request here.
+        std::lock_guard<std::mutex> lock(mu_);
+        requests_.push_back(raw);
+      }
       ::send(client, answer.data(), answer.size(), MSG_NOSIGNAL);
       ::close(client);
-      std::lock_guard<std::mutex> lock(mu_);
-      requests_.push_back(raw);
     }
   }
 
