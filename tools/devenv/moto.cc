@@ -275,11 +275,12 @@ Result<Network> CreateNetwork(aws::AwsClient& client) {
 }
 
 Result<aws::Credentials> AssumeTestRole(aws::AwsClient& client, const std::string& role_name) {
-  nlohmann::json trust = {{"Version", "2012-10-17"},
-                          {"Statement",
-                           {{{"Effect", "Allow"},
-                             {"Action", "sts:AssumeRole"},
-                             {"Principal", {{"AWS", "arn:aws:iam::123456789012:user/ohfp-test"}}}}}}};
+  nlohmann::json trust = {
+      {"Version", "2012-10-17"},
+      {"Statement",
+       {{{"Effect", "Allow"},
+         {"Action", "sts:AssumeRole"},
+         {"Principal", {{"AWS", "arn:aws:iam::123456789012:user/ohfp-test"}}}}}}};
   Result<std::string> role =
       client.CallQuery("iam", "CreateRole", "2010-05-08",
                        {{"RoleName", role_name}, {"AssumeRolePolicyDocument", trust.dump()}});
