@@ -9,6 +9,7 @@
 
 #include "core/crash_point.h"
 #include "service/status_rules.h"
+#include "store/record_json.h"
 
 namespace ohfp {
 
@@ -76,44 +77,12 @@ bool LaunchMayHaveHappened(const Status& s) {
   return it != d.end() && it->is_number_integer() && it->get<int>() >= 500;
 }
 
+// A frozen machine is its store record plus this request's outcome for it.
 json SnapshotMachine(const MachineReport& r) {
-  const Machine& m = r.machine;
-  return {{"machine_id", m.machine_id},
-          {"name", m.name},
-          {"result", r.result},
-          {"message", r.message},
-          {"state", m.state},
-          {"state_reason", m.state_reason},
-          {"private_ip", m.private_ip},
-          {"public_ip", m.public_ip},
-          {"launch_time", m.launch_time},
-          {"price_type", m.price_type},
-          {"instance_type", m.instance_type},
-          {"template_id", m.template_id},
-          {"request_id", m.request_id},
-          {"return_request_id", m.return_request_id},
-          {"updated_at", m.updated_at}};
-}
-
-MachineReport MachineFromSnapshot(const json& j) {
-  MachineReport r;
-  Machine& m = r.machine;
-  m.machine_id = j.value("machine_id", "");
-  m.name = j.value("name", "");
-  m.state = j.value("state", "");
-  m.state_reason = j.value("state_reason", "");
-  m.private_ip = j.value("private_ip", "");
-  m.public_ip = j.value("public_ip", "");
-  m.launch_time = j.value("launch_time", int64_t{0});
-  m.price_type = j.value("price_type", "");
-  m.instance_type = j.value("instance_type", "");
-  m.template_id = j.value("template_id", "");
-  m.request_id = j.value("request_id", "");
-  m.return_request_id = j.value("return_request_id", "");
-  m.updated_at = j.value("updated_at", int64_t{0});
-  r.result = j.value("result", "");
-  r.message = j.value("message", "");
-  return r;
+  json j = MachineToJson(r.machine);
+  j["result"] = r.result;
+  j["message"] = r.message;
+  return j;
 }
 
 std::vector<MachineReport> FrozenReports(const Request& r) {
@@ -121,7 +90,9 @@ std::vector<MachineReport> FrozenReports(const Request& r) {
   auto it = r.handles.find(kFinalMachinesKey);
   if (it == r.handles.end() || !it->is_array()) return out;
   for (const json& j : *it) {
-    if (j.is_object()) out.push_back(MachineFromSnapshot(j));
+    Result<Machine> m = MachineFromJson(j);
+    if (!m.ok()) continue;
+    out.push_back({*m, j.value("result", ""), j.value("message", "")});
   }
   return out;
 }
