@@ -15,7 +15,7 @@ LAUNCHER := $(if $(shell command -v ccache),-DCMAKE_CXX_COMPILER_LAUNCHER=ccache
 
 DEBIAN_PACKAGES := cmake g++ make pkg-config \
   nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev libsqlite3-dev \
-  libcurl4-openssl-dev libssl-dev libpugixml-dev libgtest-dev libgmock-dev \
+  libssl-dev openssl libpugixml-dev libgtest-dev libgmock-dev \
   clang-14 libclang-rt-14-dev
 # What `make bench` needs on top: valgrind for the callgrind profile.
 BENCH_PACKAGES := valgrind

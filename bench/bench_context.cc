@@ -9,7 +9,7 @@
 #include <fstream>
 
 #include "aws/credentials.h"
-#include "aws/curl_transport.h"
+#include "aws/socket_transport.h"
 #include "aws/ec2_client.h"
 #include "aws/xml.h"
 
@@ -71,7 +71,7 @@ MotoFixture StartMoto(const BenchOptions& options, const std::string& name) {
   MotoFixture fixture;
   fixture.server = Check(devenv::MotoServer::Start(moto), "starting moto_server");
 
-  aws::CurlTransport transport;
+  aws::SocketTransport transport;
   aws::StaticCredentials credentials(fixture.server->credentials());
   SystemClock clock;
   aws::ClientOptions client_options;
@@ -85,7 +85,7 @@ MotoFixture StartMoto(const BenchOptions& options, const std::string& name) {
 }
 
 Result<std::string> CreateSubnet(MotoFixture& moto, const std::string& cidr) {
-  aws::CurlTransport transport;
+  aws::SocketTransport transport;
   aws::StaticCredentials credentials(moto.server->credentials());
   SystemClock clock;
   aws::ClientOptions options;

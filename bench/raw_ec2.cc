@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "aws/credentials.h"
-#include "aws/curl_transport.h"
+#include "aws/socket_transport.h"
 #include "measured_process.h"
 
 namespace ohfp::bench {
@@ -16,7 +16,7 @@ RawEc2::RawEc2(std::string endpoint, std::string region, aws::Credentials creden
 Result<double> RawEc2::Send(const std::string& action, const aws::QueryParams& params,
                             std::string* body) {
   // A transport of its own: its first exchange opens a new connection.
-  aws::CurlTransport transport;
+  aws::SocketTransport transport;
   aws::StaticCredentials credentials(credentials_);
   SystemClock clock;
   aws::ClientOptions options;

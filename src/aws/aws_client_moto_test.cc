@@ -7,7 +7,7 @@
 
 #include "aws/aws_client.h"
 #include "aws/credentials.h"
-#include "aws/curl_transport.h"
+#include "aws/socket_transport.h"
 #include "aws/xml.h"
 #include "devenv/moto.h"
 
@@ -46,7 +46,7 @@ class AwsClientMotoTest : public ::testing::Test {
 
   static inline devenv::MotoServer* server_ = nullptr;
   static inline std::string* start_error_ = nullptr;
-  CurlTransport transport_;
+  SocketTransport transport_;
   SystemClock clock_;
   std::vector<std::unique_ptr<StaticCredentials>> sources_;
 };

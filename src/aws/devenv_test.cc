@@ -12,7 +12,7 @@
 
 #include "aws/aws_client.h"
 #include "aws/credentials.h"
-#include "aws/curl_transport.h"
+#include "aws/socket_transport.h"
 #include "aws/xml.h"
 #include "support/process.h"
 
@@ -39,7 +39,7 @@ std::map<std::string, std::string> ReadEnvFile(const std::string& path) {
 }
 
 bool Answers(const std::string& endpoint) {
-  aws::CurlTransport transport;
+  aws::SocketTransport transport;
   aws::HttpRequest probe;
   probe.method = "GET";
   probe.url = endpoint + "/moto-api/data.json";
@@ -76,7 +76,7 @@ TEST(DevenvTest, StartWritesEnvironmentAndStopEndsMoto) {
 
   // The server outlived the command, checks signatures, and knows the subnet.
   ASSERT_TRUE(Answers(env["AWS_ENDPOINT_URL"]));
-  aws::CurlTransport transport;
+  aws::SocketTransport transport;
   aws::StaticCredentials keys(
       aws::Credentials{env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"], "", 0});
   aws::StaticCredentials wrong(aws::Credentials{env["AWS_ACCESS_KEY_ID"], "wrong", "", 0});

@@ -1,5 +1,5 @@
-// The HTTP seam of the AWS client. Production sends with libcurl (one handle
-// per process, so connections are reused within a call); tests inject a
+// The HTTP seam of the AWS client. Production sends with SocketTransport
+// (which keeps a connection for reuse within a call); tests inject a
 // transport that fakes answers or faults without a network.
 #pragma once
 
@@ -43,7 +43,7 @@ class HttpTransport {
   virtual Result<HttpResponse> Send(const HttpRequest& request) = 0;
 };
 
-/// Proxy settings for the curl transport.
+/// An HTTP proxy for the transport.
 struct ProxySettings {
   std::string host;  // "" = no proxy
   int64_t port = 0;

@@ -4,18 +4,17 @@
 
 #include <mutex>
 
-// The build names the exact shared objects it compiled against.
-#ifndef OHFP_CURL_SONAME
-#define OHFP_CURL_SONAME "libcurl.so.4"
-#endif
-#ifndef OHFP_CRYPTO_SONAME
-#define OHFP_CRYPTO_SONAME "libcrypto.so.3"
+// The build names the exact shared object it compiled against.
+#ifndef OHFP_SSL_SONAME
+#define OHFP_SSL_SONAME "libssl.so.3"
 #endif
 
 namespace ohfp::aws {
 namespace {
 
 // Resolves `name` into `*slot`; false (with the reason in `*error`) if absent.
+// dlsym on libssl's handle also finds libcrypto's symbols, as libssl
+// depends on it.
 template <typename Fn>
 bool Resolve(void* handle, const char* name, Fn* slot, std::string* error) {
   void* symbol = ::dlsym(handle, name);
@@ -27,70 +26,44 @@ bool Resolve(void* handle, const char* name, Fn* slot, std::string* error) {
   return true;
 }
 
-// Opens `soname` for the life of the process (never closed).
-void* Open(const char* soname, std::string* error) {
-  void* handle = ::dlopen(soname, RTLD_NOW | RTLD_LOCAL);
-  if (handle == nullptr) {
-    const char* why = ::dlerror();
-    *error = std::string("cannot load ") + soname + ": " + (why != nullptr ? why : "unknown");
-  }
-  return handle;
-}
-
-struct Loaded {
-  std::once_flag once;
-  bool ok = false;
-  std::string error;
-};
-
 }  // namespace
 
-const CurlLibrary* LoadCurl(std::string* error) {
-  static Loaded state;
-  static CurlLibrary lib;
-  std::call_once(state.once, [] {
-    void* h = Open(OHFP_CURL_SONAME, &state.error);
-    if (h == nullptr) return;
-    std::string* e = &state.error;
-    bool ok = Resolve(h, "curl_global_init", &lib.global_init, e) &
-              Resolve(h, "curl_easy_init", &lib.easy_init, e) &
-              Resolve(h, "curl_easy_cleanup", &lib.easy_cleanup, e) &
-              Resolve(h, "curl_easy_reset", &lib.easy_reset, e) &
-              Resolve(h, "curl_easy_setopt", &lib.easy_setopt, e) &
-              Resolve(h, "curl_easy_perform", &lib.easy_perform, e) &
-              Resolve(h, "curl_easy_getinfo", &lib.easy_getinfo, e) &
-              Resolve(h, "curl_easy_strerror", &lib.easy_strerror, e) &
-              Resolve(h, "curl_slist_append", &lib.slist_append, e) &
-              Resolve(h, "curl_slist_free_all", &lib.slist_free_all, e);
-    if (!ok) return;
-    // Once, before any handle exists; nothing to release at exit, as the
-    // process ends right after.
-    CURLcode init = lib.global_init(CURL_GLOBAL_DEFAULT);
-    if (init != CURLE_OK) {
-      state.error = std::string("curl_global_init failed: ") + lib.easy_strerror(init);
+const SslLibrary* LoadSsl(std::string* error) {
+  static std::once_flag once;
+  static bool ok = false;
+  static std::string load_error;
+  static SslLibrary lib;
+  std::call_once(once, [] {
+    // Never closed: the process ends soon after its calls.
+    void* h = ::dlopen(OHFP_SSL_SONAME, RTLD_NOW | RTLD_LOCAL);
+    if (h == nullptr) {
+      const char* why = ::dlerror();
+      load_error =
+          std::string("cannot load ") + OHFP_SSL_SONAME + ": " + (why != nullptr ? why : "unknown");
       return;
     }
-    state.ok = true;
+    std::string* e = &load_error;
+    ok = Resolve(h, "TLS_client_method", &lib.tls_client_method, e) &
+         Resolve(h, "SSL_CTX_new", &lib.ctx_new, e) & Resolve(h, "SSL_CTX_free", &lib.ctx_free, e) &
+         Resolve(h, "SSL_CTX_ctrl", &lib.ctx_ctrl, e) &
+         Resolve(h, "SSL_CTX_set_options", &lib.ctx_set_options, e) &
+         Resolve(h, "SSL_CTX_set_verify", &lib.ctx_set_verify, e) &
+         Resolve(h, "SSL_CTX_set_default_verify_paths", &lib.ctx_set_default_verify_paths, e) &
+         Resolve(h, "SSL_CTX_load_verify_locations", &lib.ctx_load_verify_locations, e) &
+         Resolve(h, "SSL_new", &lib.ssl_new, e) & Resolve(h, "SSL_free", &lib.ssl_free, e) &
+         Resolve(h, "SSL_set_fd", &lib.set_fd, e) & Resolve(h, "SSL_ctrl", &lib.ssl_ctrl, e) &
+         Resolve(h, "SSL_set1_host", &lib.set1_host, e) &
+         Resolve(h, "SSL_connect", &lib.connect, e) & Resolve(h, "SSL_read", &lib.read, e) &
+         Resolve(h, "SSL_write", &lib.write, e) & Resolve(h, "SSL_get_error", &lib.get_error, e) &
+         Resolve(h, "SSL_pending", &lib.pending, e) & Resolve(h, "SSL_shutdown", &lib.shutdown, e) &
+         Resolve(h, "SSL_get_verify_result", &lib.get_verify_result, e) &
+         Resolve(h, "X509_verify_cert_error_string", &lib.verify_error_string, e) &
+         Resolve(h, "ERR_get_error", &lib.err_get_error, e) &
+         Resolve(h, "ERR_error_string_n", &lib.err_error_string_n, e) &
+         Resolve(h, "ERR_clear_error", &lib.err_clear_error, e);
   });
-  if (!state.ok) {
-    if (error != nullptr) *error = state.error;
-    return nullptr;
-  }
-  return &lib;
-}
-
-const CryptoLibrary* LoadCrypto(std::string* error) {
-  static Loaded state;
-  static CryptoLibrary lib;
-  std::call_once(state.once, [] {
-    void* h = Open(OHFP_CRYPTO_SONAME, &state.error);
-    if (h == nullptr) return;
-    std::string* e = &state.error;
-    state.ok = Resolve(h, "EVP_Digest", &lib.digest, e) & Resolve(h, "EVP_sha256", &lib.sha256, e) &
-               Resolve(h, "HMAC", &lib.hmac, e);
-  });
-  if (!state.ok) {
-    if (error != nullptr) *error = state.error;
+  if (!ok) {
+    if (error != nullptr) *error = load_error;
     return nullptr;
   }
   return &lib;

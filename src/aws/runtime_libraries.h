@@ -1,53 +1,51 @@
-// libcurl and libcrypto, loaded with dlopen the first time an AWS call needs
-// them rather than by the dynamic linker at start-up.
+// OpenSSL's libssl, loaded with dlopen the first time an https connection
+// needs it rather than by the dynamic linker at start-up.
 //
 // Why: Host Factory starts a new ohfp process for every call. Linked
-// normally, libcurl and the libraries it pulls in (TLS, Kerberos, LDAP, SSH,
-// IDN, …: about 25 objects, built with immediate binding) cost every process
-// about 5 ms of CPU before main() runs, which is most of the start-up of a
-// call that never talks to AWS (getAvailableTemplates, polls of finished
-// requests). Calls that do reach AWS pay the same cost, once, when they
-// send their first request.
+// normally, libssl and libcrypto cost every process about 4 million
+// instructions of relocation before main() runs, which is more than a call
+// that never opens an https connection (getAvailableTemplates, polls of
+// finished requests, anything against a plain-http endpoint) spends on its
+// work. Calls that do use TLS pay the same cost, once, at their first
+// connection.
 #pragma once
 
-#include <curl/curl.h>
+#include <openssl/ssl.h>
 
 #include <string>
 
 namespace ohfp::aws {
 
-/// The libcurl entry points the transport uses.
-struct CurlLibrary {
-  CURLcode (*global_init)(long flags);
-  CURL* (*easy_init)();
-  void (*easy_cleanup)(CURL* curl);
-  void (*easy_reset)(CURL* curl);
-  CURLcode (*easy_setopt)(CURL* curl, CURLoption option, ...);
-  CURLcode (*easy_perform)(CURL* curl);
-  CURLcode (*easy_getinfo)(CURL* curl, CURLINFO info, ...);
-  const char* (*easy_strerror)(CURLcode code);
-  curl_slist* (*slist_append)(curl_slist* list, const char* line);
-  void (*slist_free_all)(curl_slist* list);
+/// The libssl (and libcrypto) entry points the TLS connection uses.
+struct SslLibrary {
+  const SSL_METHOD* (*tls_client_method)();
+  SSL_CTX* (*ctx_new)(const SSL_METHOD* method);
+  void (*ctx_free)(SSL_CTX* ctx);
+  long (*ctx_ctrl)(SSL_CTX* ctx, int cmd, long larg, void* parg);
+  uint64_t (*ctx_set_options)(SSL_CTX* ctx, uint64_t options);
+  void (*ctx_set_verify)(SSL_CTX* ctx, int mode, SSL_verify_cb callback);
+  int (*ctx_set_default_verify_paths)(SSL_CTX* ctx);
+  int (*ctx_load_verify_locations)(SSL_CTX* ctx, const char* file, const char* dir);
+  SSL* (*ssl_new)(SSL_CTX* ctx);
+  void (*ssl_free)(SSL* ssl);
+  int (*set_fd)(SSL* ssl, int fd);
+  long (*ssl_ctrl)(SSL* ssl, int cmd, long larg, void* parg);
+  int (*set1_host)(SSL* ssl, const char* host);
+  int (*connect)(SSL* ssl);
+  int (*read)(SSL* ssl, void* buffer, int size);
+  int (*write)(SSL* ssl, const void* buffer, int size);
+  int (*get_error)(const SSL* ssl, int result);
+  int (*pending)(const SSL* ssl);
+  int (*shutdown)(SSL* ssl);
+  long (*get_verify_result)(const SSL* ssl);
+  const char* (*verify_error_string)(long code);  // X509_verify_cert_error_string
+  unsigned long (*err_get_error)();
+  void (*err_error_string_n)(unsigned long code, char* buffer, size_t size);
+  void (*err_clear_error)();
 };
 
-/// libcurl, loaded (and curl_global_init run) on the first call; later calls
-/// return the same object. Null when it cannot be loaded, with the reason in
-/// `*error`. Thread-safe.
-const CurlLibrary* LoadCurl(std::string* error);
-
-/// The libcrypto entry points SigV4 uses (OpenSSL's EVP_Digest, EVP_sha256
-/// and HMAC, with opaque types so that no OpenSSL header is needed here).
-struct CryptoLibrary {
-  int (*digest)(const void* data, size_t count, unsigned char* md, unsigned int* size,
-                const void* type, void* engine);
-  const void* (*sha256)();
-  unsigned char* (*hmac)(const void* evp_md, const void* key, int key_len,
-                         const unsigned char* data, size_t data_len, unsigned char* md,
-                         unsigned int* md_len);
-};
-
-/// libcrypto, loaded on the first call; null (with `*error`) when it cannot
-/// be. Thread-safe.
-const CryptoLibrary* LoadCrypto(std::string* error);
+/// libssl, loaded on the first call; later calls return the same object.
+/// Null when it cannot be loaded, with the reason in `*error`. Thread-safe.
+const SslLibrary* LoadSsl(std::string* error);
 
 }  // namespace ohfp::aws

@@ -2,15 +2,13 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cstdio>
-#include <cstdlib>
 #include <ctime>
 #include <map>
 #include <vector>
 
 #include "aws/endpoints.h"
 #include "aws/form.h"
-#include "aws/runtime_libraries.h"
+#include "aws/sha256.h"
 
 namespace ohfp::aws {
 namespace {
@@ -37,20 +35,6 @@ std::string NormalizeHeaderValue(std::string_view value) {
     out.push_back(c);
   }
   return out;
-}
-
-constexpr size_t kSha256Bytes = 32;
-
-// SignRequest reports a libcrypto that cannot be loaded as an error; the
-// hash helpers have no error channel, so reaching them without it is a bug.
-const CryptoLibrary& Crypto() {
-  std::string error;
-  const CryptoLibrary* lib = LoadCrypto(&error);
-  if (lib == nullptr) {
-    std::fprintf(stderr, "ohfp: %s\n", error.c_str());
-    std::abort();
-  }
-  return *lib;
 }
 
 void RemoveHeader(Headers* headers, std::string_view lower_name) {
@@ -86,20 +70,8 @@ std::string HexEncode(std::string_view data) {
 }
 
 std::string Sha256Hex(std::string_view data) {
-  const CryptoLibrary& crypto = Crypto();
-  unsigned char digest[kSha256Bytes];
-  unsigned int len = 0;
-  crypto.digest(data.data(), data.size(), digest, &len, crypto.sha256(), nullptr);
-  return HexEncode(std::string_view(reinterpret_cast<const char*>(digest), len));
-}
-
-std::string HmacSha256(std::string_view key, std::string_view data) {
-  const CryptoLibrary& crypto = Crypto();
-  unsigned char mac[kSha256Bytes];
-  unsigned int len = 0;
-  crypto.hmac(crypto.sha256(), key.data(), static_cast<int>(key.size()),
-              reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac, &len);
-  return std::string(reinterpret_cast<const char*>(mac), len);
+  Sha256Digest digest = Sha256Of(data);
+  return HexEncode(std::string_view(reinterpret_cast<const char*>(digest.data()), digest.size()));
 }
 
 std::string CanonicalUri(std::string_view path) {
@@ -253,8 +225,6 @@ Status SignRequest(HttpRequest* request, const Credentials& credentials, std::st
   if (credentials.access_key_id.empty() || credentials.secret_access_key.empty()) {
     return Status::InvalidRequest("cannot sign a request without an access key");
   }
-  std::string crypto_error;
-  if (LoadCrypto(&crypto_error) == nullptr) return Status::Internal(crypto_error);
   Result<Url> url = ParseUrl(request->url);
   if (!url.ok()) return Status::InvalidRequest(url.status().message());
 

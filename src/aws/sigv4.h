@@ -37,9 +37,6 @@ bool IsSignedHeader(std::string_view name);
 /// Lower-case hex of the SHA-256 of `data`.
 std::string Sha256Hex(std::string_view data);
 
-/// Raw HMAC-SHA256 of `data` under `key`.
-std::string HmacSha256(std::string_view key, std::string_view data);
-
 /// Lower-case hex of the bytes in `data`.
 std::string HexEncode(std::string_view data);
 

@@ -1,4 +1,5 @@
 #include "aws/sigv4.h"
+#include "aws/sha256.h"
 #include "support/sigv4_request_text.h"
 
 #include <gtest/gtest.h>

@@ -1,5 +1,5 @@
 // The AWS provider against a real moto_server with signature checking on:
-// the whole path (session, credentials, SigV4, curl, EC2/SSM wire formats)
+// the whole path (session, credentials, SigV4, HTTP, EC2/SSM wire formats)
 // as production runs it, only the endpoint is local.
 #include <map>
 #include <memory>

@@ -4,7 +4,7 @@
 #include <utility>
 
 #include "aws/credentials.h"
-#include "aws/curl_transport.h"
+#include "aws/socket_transport.h"
 #include "provider/aws_provider.h"
 
 namespace ohfp {
@@ -21,16 +21,18 @@ Result<std::unique_ptr<AwsSession>> AwsSession::Create(
   std::unique_ptr<AwsSession> session(new AwsSession());
   if (clock == nullptr) clock = &session->system_clock_;
 
-  aws::ProxySettings proxy;
-  proxy.host = settings.proxy_host;
-  proxy.port = settings.proxy_port;
-  session->transport_ = std::make_unique<aws::CurlTransport>(proxy);
+  aws::TransportOptions transport;
+  transport.proxy.host = settings.proxy_host;
+  transport.proxy.port = settings.proxy_port;
+  // The AWS CLI and SDKs read the same variable for a private CA.
+  if (auto it = env.find("AWS_CA_BUNDLE"); it != env.end()) transport.ca_bundle = it->second;
+  session->transport_ = std::make_unique<aws::SocketTransport>(transport);
 
   // Container and instance-metadata credentials live on link-local or
   // loopback addresses that a corporate proxy cannot reach.
   aws::HttpTransport* credential_transport = session->transport_.get();
-  if (!proxy.host.empty()) {
-    session->local_transport_ = std::make_unique<aws::CurlTransport>();
+  if (!transport.proxy.host.empty()) {
+    session->local_transport_ = std::make_unique<aws::SocketTransport>();
     credential_transport = session->local_transport_.get();
   }
   session->credentials_ = aws::DefaultCredentialChain(

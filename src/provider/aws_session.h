@@ -1,7 +1,7 @@
 // Everything one ohfp process needs to talk to AWS: the HTTP transport, the
 // credential chain, the AWS client and the provider on top of them. The CLI
 // builds it only for verbs that reach AWS, so that the others never pay for
-// libcurl or credential lookup.
+// the HTTP client or credential lookup.
 #pragma once
 
 #include <cstdint>
@@ -18,7 +18,7 @@
 namespace ohfp {
 
 namespace aws {
-class CurlTransport;
+class SocketTransport;
 class CredentialChain;
 }  // namespace aws
 
@@ -54,8 +54,8 @@ class AwsSession {
   SystemClock system_clock_;
   // Declared in dependency order: members are destroyed in reverse, so the
   // provider goes before the client, and the client before what it points to.
-  std::unique_ptr<aws::CurlTransport> transport_;
-  std::unique_ptr<aws::CurlTransport> local_transport_;  // metadata endpoints, never proxied
+  std::unique_ptr<aws::SocketTransport> transport_;
+  std::unique_ptr<aws::SocketTransport> local_transport_;  // metadata endpoints, never proxied
   std::unique_ptr<aws::CredentialChain> credentials_;
   std::unique_ptr<aws::AwsClient> client_;
   std::unique_ptr<AwsProvider> provider_;

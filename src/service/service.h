@@ -1,5 +1,5 @@
 // The request logic: one function per Host Factory verb. It depends only on
-// interfaces (Store, Provider, Clock, IdGenerator), never on SQLite, libcurl
+// interfaces (Store, Provider, Clock, IdGenerator), never on SQLite, sockets
 // or the process environment, so it is tested with fakes.
 //
 // Invariants:

@@ -20,7 +20,7 @@
 
 #include "aws/aws_client.h"
 #include "aws/credentials.h"
-#include "aws/curl_transport.h"
+#include "aws/socket_transport.h"
 #include "core/clock.h"
 
 namespace ohfp::testsupport {
@@ -128,7 +128,7 @@ class FaultProxyTest : public ::testing::Test {
   StubUpstream upstream_;
   std::unique_ptr<FaultProxy> proxy_;
   SystemClock clock_;
-  aws::CurlTransport transport_;
+  aws::SocketTransport transport_;
   aws::StaticCredentials credentials_{aws::Credentials{"AKIDTEST", "secret", "", 0}};
   std::unique_ptr<aws::AwsClient> client_;
 };

@@ -6,7 +6,7 @@
 // filled fleets, reclaimed spot hosts).
 //
 // One request per connection ("Connection: close" both ways), so a fault
-// never hits a reused connection that libcurl would silently retry.
+// never hits a reused connection that the transport would silently retry.
 #pragma once
 
 #include <atomic>

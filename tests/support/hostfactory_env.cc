@@ -9,7 +9,7 @@
 #include <fstream>
 
 #include "aws/aws_client.h"
-#include "aws/curl_transport.h"
+#include "aws/socket_transport.h"
 #include "aws/xml.h"
 
 namespace ohfp::testsupport {
@@ -35,7 +35,7 @@ void WriteFile(const std::string& path, const std::string& text) {
 
 std::atomic<int> counter{0};
 
-aws::AwsClient* NewClient(const SharedMoto& moto, aws::CurlTransport* transport,
+aws::AwsClient* NewClient(const SharedMoto& moto, aws::SocketTransport* transport,
                           FixedCredentials* credentials, const Clock* clock) {
   aws::ClientOptions options;
   options.region = moto.server->region();
@@ -47,7 +47,7 @@ aws::AwsClient* NewClient(const SharedMoto& moto, aws::CurlTransport* transport,
 
 std::vector<TaggedInstance> ListTaggedInstances(const SharedMoto& moto) {
   SystemClock clock;
-  aws::CurlTransport transport;
+  aws::SocketTransport transport;
   FixedCredentials credentials(moto.server->credentials());
   std::unique_ptr<aws::AwsClient> client(NewClient(moto, &transport, &credentials, &clock));
   std::vector<TaggedInstance> out;
@@ -85,7 +85,7 @@ std::vector<TaggedInstance> ListTaggedInstances(const SharedMoto& moto) {
 std::optional<aws::Credentials> AssumeTestRole(const SharedMoto& moto,
                                                const std::string& role_name) {
   SystemClock clock;
-  aws::CurlTransport transport;
+  aws::SocketTransport transport;
   FixedCredentials credentials(moto.server->credentials());
   std::unique_ptr<aws::AwsClient> client(NewClient(moto, &transport, &credentials, &clock));
   auto assumed = devenv::AssumeTestRole(*client, role_name);
@@ -108,7 +108,7 @@ std::unique_ptr<SharedMoto> StartSharedMoto() {
   shared->server = std::move(*server);
 
   SystemClock clock;
-  aws::CurlTransport transport;
+  aws::SocketTransport transport;
   FixedCredentials credentials(shared->server->credentials());
   aws::ClientOptions client_options;
   client_options.region = shared->server->region();

@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "aws/credentials.h"
-#include "aws/curl_transport.h"
+#include "aws/socket_transport.h"
 #include "devenv/moto.h"
 
 namespace ohfp::devenv {
@@ -94,7 +94,7 @@ int Start(const std::string& dir, bool auth, const std::string& region) {
   }
   MotoServer& moto = **server;
 
-  aws::CurlTransport transport;
+  aws::SocketTransport transport;
   aws::StaticCredentials credentials(moto.credentials());
   SystemClock clock;
   aws::ClientOptions client_options;

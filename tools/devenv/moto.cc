@@ -19,7 +19,7 @@
 #include <pugixml.hpp>
 
 #include "aws/credentials.h"
-#include "aws/curl_transport.h"
+#include "aws/socket_transport.h"
 #include "aws/xml.h"
 
 namespace ohfp::devenv {
@@ -99,7 +99,7 @@ pid_t LaunchMoto(int port, const MotoOptions& options) {
 
 // Waits until moto answers HTTP, or it dies, or the time is up.
 Status WaitUntilReady(pid_t pid, const std::string& endpoint, const std::string& log_path) {
-  aws::CurlTransport transport;
+  aws::SocketTransport transport;
   aws::HttpRequest probe;
   probe.method = "GET";
   probe.url = endpoint + "/moto-api/data.json";
@@ -127,7 +127,7 @@ Result<std::string> PostIam(aws::AwsClient& client, const std::string& action,
 // signature checking on.
 Result<aws::Credentials> EnableSignatureChecking(const std::string& endpoint,
                                                  const std::string& region) {
-  aws::CurlTransport transport;
+  aws::SocketTransport transport;
   aws::StaticCredentials bootstrap(aws::Credentials{"testing", "testing", "", 0});
   SystemClock clock;
   aws::ClientOptions options;

@@ -1,4 +1,4 @@
-#include "aws/curl_transport.h"
+#include "aws/socket_transport.h"
 
 #include <gtest/gtest.h>
 
@@ -141,9 +141,9 @@ HttpRequest Request(const std::string& method, const std::string& url, const std
   return r;
 }
 
-TEST(CurlTransportTest, SendsExactlyWhatItIsGivenAndLowercasesHeaders) {
+TEST(SocketTransportTest, SendsExactlyWhatItIsGivenAndLowercasesHeaders) {
   EchoServer server;
-  CurlTransport transport;
+  SocketTransport transport;
   HttpRequest r = Request("POST", server.url("/"), "example.test:1234");
   r.headers.emplace_back("X-Custom", "v1");
   r.headers.emplace_back("Content-Type", "application/x-amz-json-1.0");
@@ -159,9 +159,9 @@ TEST(CurlTransportTest, SendsExactlyWhatItIsGivenAndLowercasesHeaders) {
   EXPECT_EQ(answer->Header("X-Echo-Method"), "");  // names are lower case
 }
 
-TEST(CurlTransportTest, PutWithoutBodyAddsNoContentType) {
+TEST(SocketTransportTest, PutWithoutBodyAddsNoContentType) {
   EchoServer server;
-  CurlTransport transport;
+  SocketTransport transport;
   HttpRequest r = Request("PUT", server.url("/latest/api/token"), "127.0.0.1");
   Result<HttpResponse> answer = transport.Send(r);
   ASSERT_TRUE(answer.ok()) << answer.status().ToString();
@@ -169,17 +169,17 @@ TEST(CurlTransportTest, PutWithoutBodyAddsNoContentType) {
   EXPECT_EQ(answer->Header("x-echo-content-type"), "<none>");
 }
 
-TEST(CurlTransportTest, HttpErrorsAreAnswersNotFailures) {
+TEST(SocketTransportTest, HttpErrorsAreAnswersNotFailures) {
   EchoServer server;
-  CurlTransport transport;
+  SocketTransport transport;
   Result<HttpResponse> answer = transport.Send(Request("GET", server.url("/teapot"), "h"));
   ASSERT_TRUE(answer.ok());
   EXPECT_EQ(answer->status, 418);
 }
 
-TEST(CurlTransportTest, ReusesTheConnection) {
+TEST(SocketTransportTest, ReusesTheConnection) {
   EchoServer server;
-  CurlTransport transport;
+  SocketTransport transport;
   for (int i = 0; i < 3; ++i) {
     ASSERT_TRUE(transport.Send(Request("GET", server.url("/x"), "127.0.0.1")).ok());
   }
@@ -188,9 +188,9 @@ TEST(CurlTransportTest, ReusesTheConnection) {
   EXPECT_EQ(server.ports()[1], server.ports()[2]);
 }
 
-TEST(CurlTransportTest, RefusedConnectionIsAConnectFailure) {
+TEST(SocketTransportTest, RefusedConnectionIsAConnectFailure) {
   int port = devenv::FreeLoopbackPort();
-  CurlTransport transport;
+  SocketTransport transport;
   Result<HttpResponse> answer =
       transport.Send(Request("GET", "http://127.0.0.1:" + std::to_string(port) + "/", "127.0.0.1"));
   ASSERT_FALSE(answer.ok());
@@ -198,9 +198,9 @@ TEST(CurlTransportTest, RefusedConnectionIsAConnectFailure) {
   EXPECT_EQ(answer.status().details()["transport"], "connect");
 }
 
-TEST(CurlTransportTest, SlowAnswerIsATimeout) {
+TEST(SocketTransportTest, SlowAnswerIsATimeout) {
   EchoServer server;
-  CurlTransport transport;
+  SocketTransport transport;
   HttpRequest r = Request("GET", server.url("/slow"), "127.0.0.1");
   r.timeout_ms = 150;
   Result<HttpResponse> answer = transport.Send(r);
@@ -210,12 +210,12 @@ TEST(CurlTransportTest, SlowAnswerIsATimeout) {
   EXPECT_TRUE(transport.Send(Request("GET", server.url("/x"), "127.0.0.1")).ok());
 }
 
-TEST(CurlTransportTest, ProxySettingsAreUsed) {
+TEST(SocketTransportTest, ProxySettingsAreUsed) {
   EchoServer server;
   ProxySettings proxy;
   proxy.host = "127.0.0.1";
   proxy.port = devenv::FreeLoopbackPort();  // nobody listens: only the proxy is tried
-  CurlTransport proxied(proxy);
+  SocketTransport proxied(TransportOptions{proxy, ""});
   Result<HttpResponse> answer = proxied.Send(Request("GET", server.url("/x"), "127.0.0.1"));
   ASSERT_FALSE(answer.ok());
   EXPECT_EQ(answer.status().details()["transport"], "connect");
