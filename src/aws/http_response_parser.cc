@@ -224,6 +224,7 @@ Status HttpResponseParser::FinishAtEof() {
   }
   if (state_ == State::kDone) return Status();
   if (state_ == State::kFailed) return Fail("input after an error");
+  state_ = State::kFailed;  // nothing can follow the close
   return Status::Error(ErrorCode::kProviderError,
                        started_ ? "connection closed in the middle of the answer"
                                 : "connection closed before any answer",

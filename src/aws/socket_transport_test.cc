@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -25,7 +26,11 @@ namespace {
 // keeps connections open, so that reuse is visible.
 class EchoServer {
  public:
-  EchoServer() {
+  /// `drop_second`: a connection's second request is read and then the
+  /// connection closed unanswered, as when a server's idle timeout races a
+  /// client reusing the connection.
+  explicit EchoServer(bool drop_second = false) : drop_second_(drop_second) {
+    signal(SIGPIPE, SIG_IGN);
     listen_fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
@@ -67,14 +72,15 @@ class EchoServer {
       socklen_t len = sizeof peer;
       int fd = accept4(listen_fd_, reinterpret_cast<sockaddr*>(&peer), &len, SOCK_CLOEXEC);
       if (fd < 0) continue;
-      while (HandleOne(fd, ntohs(peer.sin_port))) {
+      int served = 0;
+      while (HandleOne(fd, ntohs(peer.sin_port), ++served)) {
       }
       close(fd);
     }
   }
 
   // Reads one request and answers it; false when the connection is done.
-  bool HandleOne(int fd, int peer_port) {
+  bool HandleOne(int fd, int peer_port, int nth) {
     std::string data;
     size_t header_end;
     while ((header_end = data.find("\r\n\r\n")) == std::string::npos) {
@@ -110,19 +116,34 @@ class EchoServer {
       std::lock_guard<std::mutex> lock(mu_);
       ports_.push_back(peer_port);
     }
+    if (drop_second_ && nth == 2) return false;
+    if (path == "/hangup") return false;
     if (path == "/slow") std::this_thread::sleep_for(std::chrono::milliseconds(600));
+    if (path == "/chunked") {
+      std::string answer =
+          "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+          "5;ext=1\r\nhello\r\n1\r\n \r\nA\r\n0123456789\r\n0\r\nX-Trailer: t\r\n\r\n";
+      return write(fd, answer.data(), answer.size()) == static_cast<ssize_t>(answer.size());
+    }
+    if (path == "/until-close") {
+      std::string answer = "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nall of it";
+      (void)!write(fd, answer.data(), answer.size());
+      return false;
+    }
 
     auto header = [&headers](const char* name) {
       return headers.count(name) ? headers[name] : std::string("<none>");
     };
     std::string answer = std::string("HTTP/1.1 ") + (path == "/teapot" ? "418 Teapot" : "200 OK") +
-                         "\r\nX-Echo-Method: " + method + "\r\nX-Echo-Host: " + header("host") +
+                         "\r\nX-Echo-Method: " + method + "\r\nX-Echo-Target: " + path +
+                         "\r\nX-Echo-Host: " + header("host") +
                          "\r\nX-Echo-Custom: " + header("x-custom") +
                          "\r\nX-Echo-Content-Type: " + header("content-type") +
                          "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
     return write(fd, answer.data(), answer.size()) == static_cast<ssize_t>(answer.size());
   }
 
+  bool drop_second_ = false;
   int listen_fd_ = -1;
   int port_ = 0;
   std::atomic<bool> stop_{false};
@@ -219,6 +240,92 @@ TEST(SocketTransportTest, ProxySettingsAreUsed) {
   Result<HttpResponse> answer = proxied.Send(Request("GET", server.url("/x"), "127.0.0.1"));
   ASSERT_FALSE(answer.ok());
   EXPECT_EQ(answer.status().details()["transport"], "connect");
+  EXPECT_TRUE(server.ports().empty());
+}
+
+TEST(SocketTransportTest, ReadsChunkedAnswers) {
+  EchoServer server;
+  SocketTransport transport;
+  Result<HttpResponse> answer = transport.Send(Request("GET", server.url("/chunked"), "h"));
+  ASSERT_TRUE(answer.ok()) << answer.status().ToString();
+  EXPECT_EQ(answer->body, "hello 0123456789");
+  // The connection stays usable after a chunked answer.
+  EXPECT_TRUE(transport.Send(Request("GET", server.url("/x"), "h")).ok());
+  ASSERT_EQ(server.ports().size(), 2u);
+  EXPECT_EQ(server.ports()[0], server.ports()[1]);
+}
+
+TEST(SocketTransportTest, ReadsAnAnswerThatEndsWithTheConnection) {
+  EchoServer server;
+  SocketTransport transport;
+  Result<HttpResponse> answer = transport.Send(Request("GET", server.url("/until-close"), "h"));
+  ASSERT_TRUE(answer.ok()) << answer.status().ToString();
+  EXPECT_EQ(answer->body, "all of it");
+  // Never reused: the next request gets a new connection.
+  EXPECT_TRUE(transport.Send(Request("GET", server.url("/x"), "h")).ok());
+  ASSERT_EQ(server.ports().size(), 2u);
+  EXPECT_NE(server.ports()[0], server.ports()[1]);
+}
+
+TEST(SocketTransportTest, ReplacesAKeptConnectionTheServerDropped) {
+  EchoServer server(/*drop_second=*/true);
+  SocketTransport transport;
+  ASSERT_TRUE(transport.Send(Request("GET", server.url("/a"), "h")).ok());
+  Result<HttpResponse> answer = transport.Send(Request("GET", server.url("/b"), "h"));
+  ASSERT_TRUE(answer.ok()) << answer.status().ToString();
+  EXPECT_EQ(answer->Header("x-echo-target"), "/b");
+  // /a, /b dropped unanswered on the same connection, /b again on a new one.
+  std::vector<int> ports = server.ports();
+  ASSERT_EQ(ports.size(), 3u);
+  EXPECT_EQ(ports[0], ports[1]);
+  EXPECT_NE(ports[1], ports[2]);
+}
+
+TEST(SocketTransportTest, ANewConnectionClosedUnansweredIsNotRetried) {
+  EchoServer server;
+  SocketTransport transport;
+  Result<HttpResponse> answer = transport.Send(Request("POST", server.url("/hangup"), "h"));
+  ASSERT_FALSE(answer.ok());
+  EXPECT_EQ(answer.status().details()["transport"], "io");
+  // The server may have acted on it: sending it again is the caller's call.
+  EXPECT_EQ(server.ports().size(), 1u);
+}
+
+TEST(SocketTransportTest, ForwardsPlainHttpThroughAProxyWithTheWholeUrl) {
+  EchoServer proxy;
+  ProxySettings settings;
+  settings.host = "127.0.0.1";
+  settings.port = std::stoi(proxy.url("").substr(proxy.url("").rfind(':') + 1));
+  SocketTransport transport(TransportOptions{settings, ""});
+  Result<HttpResponse> answer = transport.Send(
+      Request("GET", "http://ec2.example.test:8080/path?Action=X", "ec2.example.test:8080"));
+  ASSERT_TRUE(answer.ok()) << answer.status().ToString();
+  EXPECT_EQ(answer->Header("x-echo-target"), "http://ec2.example.test:8080/path?Action=X");
+  EXPECT_EQ(answer->Header("x-echo-host"), "ec2.example.test:8080");
+}
+
+TEST(SocketTransportTest, AddsHostAndContentLengthOnlyWhenMissing) {
+  EchoServer server;
+  SocketTransport transport;
+  HttpRequest r;
+  r.method = "POST";
+  r.url = server.url("/q?a=b");
+  r.body = "xyz";
+  Result<HttpResponse> answer = transport.Send(r);
+  ASSERT_TRUE(answer.ok()) << answer.status().ToString();
+  EXPECT_EQ(answer->Header("x-echo-host"), server.url("").substr(7));
+  EXPECT_EQ(answer->Header("x-echo-target"), "/q?a=b");
+  EXPECT_EQ(answer->body, "xyz");
+}
+
+TEST(SocketTransportTest, RefusesHeadersThatWouldSplitTheRequest) {
+  EchoServer server;
+  SocketTransport transport;
+  HttpRequest r = Request("GET", server.url("/x"), "h");
+  r.headers.emplace_back("X-Custom", "v\r\nX-Injected: 1");
+  Result<HttpResponse> answer = transport.Send(r);
+  ASSERT_FALSE(answer.ok());
+  EXPECT_EQ(answer.status().code(), ErrorCode::kInvalidRequest);
   EXPECT_TRUE(server.ports().empty());
 }
 

@@ -47,7 +47,7 @@ aws::AwsClient* NewClient(const SharedMoto& moto, aws::SocketTransport* transpor
 
 std::vector<TaggedInstance> ListTaggedInstances(const SharedMoto& moto) {
   SystemClock clock;
-  aws::SocketTransport transport;
+  aws::SocketTransport transport(aws::TransportOptions{{}, moto.ca_bundle});
   FixedCredentials credentials(moto.server->credentials());
   std::unique_ptr<aws::AwsClient> client(NewClient(moto, &transport, &credentials, &clock));
   std::vector<TaggedInstance> out;
@@ -85,7 +85,7 @@ std::vector<TaggedInstance> ListTaggedInstances(const SharedMoto& moto) {
 std::optional<aws::Credentials> AssumeTestRole(const SharedMoto& moto,
                                                const std::string& role_name) {
   SystemClock clock;
-  aws::SocketTransport transport;
+  aws::SocketTransport transport(aws::TransportOptions{{}, moto.ca_bundle});
   FixedCredentials credentials(moto.server->credentials());
   std::unique_ptr<aws::AwsClient> client(NewClient(moto, &transport, &credentials, &clock));
   auto assumed = devenv::AssumeTestRole(*client, role_name);
@@ -96,8 +96,7 @@ std::optional<aws::Credentials> AssumeTestRole(const SharedMoto& moto,
   return *assumed;
 }
 
-std::unique_ptr<SharedMoto> StartSharedMoto() {
-  devenv::MotoOptions options;
+std::unique_ptr<SharedMoto> StartSharedMoto(devenv::MotoOptions options) {
   options.signature_checking = true;
   auto server = devenv::MotoServer::Start(options);
   if (!server.ok()) {
@@ -108,7 +107,8 @@ std::unique_ptr<SharedMoto> StartSharedMoto() {
   shared->server = std::move(*server);
 
   SystemClock clock;
-  aws::SocketTransport transport;
+  shared->ca_bundle = options.tls_certificate;
+  aws::SocketTransport transport(aws::TransportOptions{{}, shared->ca_bundle});
   FixedCredentials credentials(shared->server->credentials());
   aws::ClientOptions client_options;
   client_options.region = shared->server->region();

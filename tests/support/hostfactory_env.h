@@ -20,11 +20,13 @@ namespace ohfp::testsupport {
 struct SharedMoto {
   std::unique_ptr<devenv::MotoServer> server;
   devenv::Network network;
+  std::string ca_bundle;  // the certificate to trust when moto serves https
 };
 
-/// Starts moto and creates a VPC, subnet and security group; fails the
+/// Starts moto (with signature checking, and https when `options` gives a
+/// certificate) and creates a VPC, subnet and security group; fails the
 /// calling test (ASSERT-style) by returning null on error.
-std::unique_ptr<SharedMoto> StartSharedMoto();
+std::unique_ptr<SharedMoto> StartSharedMoto(devenv::MotoOptions options = {});
 
 /// Every store back end the integration suites run against; a new back end
 /// joins every crash, concurrency, fault and secrets test by being listed.

@@ -76,7 +76,14 @@ std::string LogTail(const std::string& path) {
 pid_t LaunchMoto(int port, const MotoOptions& options) {
   std::string port_text = std::to_string(port);
   std::string log_path = options.log_path.empty() ? "/dev/null" : options.log_path;
-  const char* argv[] = {"moto_server", "-H", "127.0.0.1", "-p", port_text.c_str(), nullptr};
+  const char* argv[] = {"moto_server", "-H",    "127.0.0.1", "-p",    port_text.c_str(),
+                        nullptr,       nullptr, nullptr,     nullptr, nullptr};
+  if (!options.tls_certificate.empty()) {
+    argv[5] = "-c";
+    argv[6] = options.tls_certificate.c_str();
+    argv[7] = "-k";
+    argv[8] = options.tls_key.c_str();
+  }
   pid_t parent = getpid();
 
   pid_t pid = fork();
@@ -98,8 +105,9 @@ pid_t LaunchMoto(int port, const MotoOptions& options) {
 }
 
 // Waits until moto answers HTTP, or it dies, or the time is up.
-Status WaitUntilReady(pid_t pid, const std::string& endpoint, const std::string& log_path) {
-  aws::SocketTransport transport;
+Status WaitUntilReady(pid_t pid, const std::string& endpoint, const MotoOptions& options) {
+  const std::string& log_path = options.log_path;
+  aws::SocketTransport transport(aws::TransportOptions{{}, options.tls_certificate});
   aws::HttpRequest probe;
   probe.method = "GET";
   probe.url = endpoint + "/moto-api/data.json";
@@ -126,8 +134,9 @@ Result<std::string> PostIam(aws::AwsClient& client, const std::string& action,
 // Creates the IAM user and key while moto accepts anything, then switches
 // signature checking on.
 Result<aws::Credentials> EnableSignatureChecking(const std::string& endpoint,
-                                                 const std::string& region) {
-  aws::SocketTransport transport;
+                                                 const MotoOptions& moto) {
+  const std::string& region = moto.region;
+  aws::SocketTransport transport(aws::TransportOptions{{}, moto.tls_certificate});
   aws::StaticCredentials bootstrap(aws::Credentials{"testing", "testing", "", 0});
   SystemClock clock;
   aws::ClientOptions options;
@@ -192,12 +201,12 @@ Result<std::unique_ptr<MotoServer>> MotoServer::Start(const MotoOptions& options
     server->pid_ = pid;
     server->port_ = port;
     server->region_ = options.region;
-    last = WaitUntilReady(pid, server->endpoint(), options.log_path);
+    server->tls_ = !options.tls_certificate.empty();
+    last = WaitUntilReady(pid, server->endpoint(), options);
     if (!last.ok()) continue;  // the destructor stops this one
 
     if (options.signature_checking) {
-      Result<aws::Credentials> credentials =
-          EnableSignatureChecking(server->endpoint(), options.region);
+      Result<aws::Credentials> credentials = EnableSignatureChecking(server->endpoint(), options);
       if (!credentials.ok()) return credentials.status();
       server->credentials_ = *credentials;
     } else {
@@ -225,7 +234,9 @@ void MotoServer::Stop() {
   pid_ = -1;
 }
 
-std::string MotoServer::endpoint() const { return "http://127.0.0.1:" + std::to_string(port_); }
+std::string MotoServer::endpoint() const {
+  return (tls_ ? "https://127.0.0.1:" : "http://127.0.0.1:") + std::to_string(port_);
+}
 
 std::vector<std::pair<std::string, std::string>> MotoServer::ClientEnvironment() const {
   std::vector<std::pair<std::string, std::string>> env = {

@@ -19,6 +19,10 @@ struct MotoOptions {
   std::string log_path;            // moto's stdout/stderr ("" = /dev/null)
   bool detach = false;  // true: the server outlives this object (demo); Stop() still works
   std::string region = "us-east-1";
+  /// PEM certificate and key: serve https with them instead of http. The
+  /// certificate must name 127.0.0.1; clients trust it as its own CA.
+  std::string tls_certificate;
+  std::string tls_key;
 };
 
 class MotoServer {
@@ -39,7 +43,7 @@ class MotoServer {
   /// SIGTERM, then SIGKILL after 5 s; waits for the process. Idempotent.
   void Stop();
 
-  std::string endpoint() const;  // "http://127.0.0.1:<port>"
+  std::string endpoint() const;  // "http://127.0.0.1:<port>" (https with TLS)
   int port() const { return port_; }
   pid_t pid() const { return pid_; }
   const std::string& region() const { return region_; }
@@ -56,6 +60,7 @@ class MotoServer {
   MotoServer() = default;
   pid_t pid_ = -1;
   int port_ = 0;
+  bool tls_ = false;
   bool detached_ = false;
   aws::Credentials credentials_;
   std::string region_ = "us-east-1";
