@@ -237,16 +237,30 @@ int RunVerb(Verb verb, const Options& o, const Clock& clock, Stats* stats) {
   SetUpLogging(config->logging, dirs, log);
   spdlog::debug("{} started (confdir={}, workdir={})", VerbName(verb), dirs.confdir, dirs.workdir);
 
-  // Templates matter only to these verbs; status polls still work when the
-  // template file is broken, because answers come from the store.
+  // Templates matter to these two verbs, which fail without them. The others
+  // read them only to relaunch an interrupted acquisition, and still answer
+  // from the store when the template file is broken.
   TemplateSet templates;
-  auto loaded = LoadTemplates(dirs.confdir, dirs.provider_name);
-  if (loaded.ok()) {
+  bool templates_loaded = false;
+  auto load_templates = [&]() -> Status {
+    templates_loaded = true;
+    auto loaded = LoadTemplates(dirs.confdir, dirs.provider_name);
+    if (!loaded.ok()) return loaded.status();
     templates = std::move(*loaded);
     for (const auto& why : templates.rejected) spdlog::warn("template left out: {}", why);
-  } else if (verb == Verb::kGetAvailableTemplates || verb == Verb::kRequestMachines) {
-    return PrintError(loaded.status(), "", clock);
+    return Status();
+  };
+  if (verb == Verb::kGetAvailableTemplates || verb == Verb::kRequestMachines) {
+    Status s = load_templates();
+    if (!s.ok()) return PrintError(s, "", clock);
   }
+  TemplateSource template_source = [&]() -> const TemplateSet* {
+    if (!templates_loaded) {
+      Status s = load_templates();
+      if (!s.ok()) spdlog::warn("templates not loaded: {}", s.ToString());
+    }
+    return &templates;
+  };
 
   StoreOptions store_options;
   store_options.type = config->storage.strategy;
@@ -272,7 +286,7 @@ int RunVerb(Verb verb, const Options& o, const Clock& clock, Stats* stats) {
   service_options.abandon_after_sec = 4 * config->action_timeout_sec;
   service_options.host_factory = o.hostfactory;
   RandomIdGenerator ids;
-  Service service(store->get(), &templates, source, &clock, &ids, service_options);
+  Service service(store->get(), template_source, source, &clock, &ids, service_options);
 
   OutputOptions out;
   out.format = o.hostfactory ? OutputFormat::kHostFactory : OutputFormat::kDefault;
