@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -395,23 +396,49 @@ int RunApp(int argc, char** argv) {
   app.require_subcommand(1);
   AddCommonOptions(app, o);
 
-  auto* templates = app.add_subcommand("getAvailableTemplates", "List the host templates");
-  templates->add_option("--provider-api", o.provider_api, "Only templates of this API");
-  auto* request = app.add_subcommand("requestMachines", "Ask for hosts: TEMPLATE COUNT");
-  request->add_option("args", o.args, "template id and machine count");
-  auto* status = app.add_subcommand("getRequestStatus", "Status of requests");
-  status->add_option("--request-id,-r", o.request_ids, "A request id (repeatable)");
-  status->add_option("args", o.args, "request ids");
-  auto* give_back = app.add_subcommand("requestReturnMachines", "Give hosts back: MACHINE...");
-  give_back->add_option("args", o.args, "machine ids (i-…) or host names");
-  auto* returns = app.add_subcommand("getReturnRequests", "Return requests / reclaimed hosts");
-  returns->add_flag("--active-only", o.active_only, "Only return requests not yet complete");
-  returns->add_flag("--return-only", o.return_only, "Leave out returns that named no host");
-  returns->add_option("args", o.args, "hosts to check for reclaims");
-  auto* migrate = app.add_subcommand("migrateRepository", "Copy state between store types");
-  AddMigrateOptions(*migrate, &o.migrate);
-  app.add_subcommand("reconcile",
-                     "Find instances with our tags that no request owns (--clean ends them)");
+  // Building CLI11's tree of every verb and its options cost a tenth of a
+  // getAvailableTemplates. The scripts name the verb first, so such a call
+  // gets only its own subcommand; help, --version and mistakes see them all.
+  const std::string first = argc > 1 ? argv[1] : "";
+  const char* const kSubcommands[] = {
+      "getAvailableTemplates", "requestMachines",   "getRequestStatus", "requestReturnMachines",
+      "getReturnRequests",     "migrateRepository", "reconcile"};
+  const bool verb_first =
+      std::find(std::begin(kSubcommands), std::end(kSubcommands), first) != std::end(kSubcommands);
+  auto wanted = [&](const char* verb) { return !verb_first || first == verb; };
+
+  if (wanted("getAvailableTemplates")) {
+    auto* templates = app.add_subcommand("getAvailableTemplates", "List the host templates");
+    templates->add_option("--provider-api", o.provider_api, "Only templates of this API");
+  }
+  if (wanted("requestMachines")) {
+    auto* request = app.add_subcommand("requestMachines", "Ask for hosts: TEMPLATE COUNT");
+    request->add_option("args", o.args, "template id and machine count");
+  }
+  if (wanted("getRequestStatus")) {
+    auto* status = app.add_subcommand("getRequestStatus", "Status of requests");
+    status->add_option("--request-id,-r", o.request_ids, "A request id (repeatable)");
+    status->add_option("args", o.args, "request ids");
+  }
+  if (wanted("requestReturnMachines")) {
+    auto* give_back = app.add_subcommand("requestReturnMachines", "Give hosts back: MACHINE...");
+    give_back->add_option("args", o.args, "machine ids (i-…) or host names");
+  }
+  if (wanted("getReturnRequests")) {
+    auto* returns = app.add_subcommand("getReturnRequests", "Return requests / reclaimed hosts");
+    returns->add_flag("--active-only", o.active_only, "Only return requests not yet complete");
+    returns->add_flag("--return-only", o.return_only, "Leave out returns that named no host");
+    returns->add_option("args", o.args, "hosts to check for reclaims");
+  }
+  CLI::App* migrate = nullptr;  // stays null when another verb was named
+  if (wanted("migrateRepository")) {
+    migrate = app.add_subcommand("migrateRepository", "Copy state between store types");
+    AddMigrateOptions(*migrate, &o.migrate);
+  }
+  if (wanted("reconcile")) {
+    app.add_subcommand("reconcile",
+                       "Find instances with our tags that no request owns (--clean ends them)");
+  }
   for (CLI::App* sub : app.get_subcommands({})) sub->fallthrough();
 
   try {
