@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -237,16 +238,30 @@ int RunVerb(Verb verb, const Options& o, const Clock& clock, Stats* stats) {
   SetUpLogging(config->logging, dirs, log);
   spdlog::debug("{} started (confdir={}, workdir={})", VerbName(verb), dirs.confdir, dirs.workdir);
 
-  // Templates matter only to these verbs; status polls still work when the
-  // template file is broken, because answers come from the store.
+  // Templates matter to these two verbs, which fail without them. The others
+  // read them only to relaunch an interrupted acquisition, and still answer
+  // from the store when the template file is broken.
   TemplateSet templates;
-  auto loaded = LoadTemplates(dirs.confdir, dirs.provider_name);
-  if (loaded.ok()) {
+  bool templates_loaded = false;
+  auto load_templates = [&]() -> Status {
+    templates_loaded = true;
+    auto loaded = LoadTemplates(dirs.confdir, dirs.provider_name);
+    if (!loaded.ok()) return loaded.status();
     templates = std::move(*loaded);
     for (const auto& why : templates.rejected) spdlog::warn("template left out: {}", why);
-  } else if (verb == Verb::kGetAvailableTemplates || verb == Verb::kRequestMachines) {
-    return PrintError(loaded.status(), "", clock);
+    return Status();
+  };
+  if (verb == Verb::kGetAvailableTemplates || verb == Verb::kRequestMachines) {
+    Status s = load_templates();
+    if (!s.ok()) return PrintError(s, "", clock);
   }
+  TemplateSource template_source = [&]() -> const TemplateSet* {
+    if (!templates_loaded) {
+      Status s = load_templates();
+      if (!s.ok()) spdlog::warn("templates not loaded: {}", s.ToString());
+    }
+    return &templates;
+  };
 
   StoreOptions store_options;
   store_options.type = config->storage.strategy;
@@ -272,7 +287,7 @@ int RunVerb(Verb verb, const Options& o, const Clock& clock, Stats* stats) {
   service_options.abandon_after_sec = 4 * config->action_timeout_sec;
   service_options.host_factory = o.hostfactory;
   RandomIdGenerator ids;
-  Service service(store->get(), &templates, source, &clock, &ids, service_options);
+  Service service(store->get(), template_source, source, &clock, &ids, service_options);
 
   OutputOptions out;
   out.format = o.hostfactory ? OutputFormat::kHostFactory : OutputFormat::kDefault;
@@ -381,23 +396,49 @@ int RunApp(int argc, char** argv) {
   app.require_subcommand(1);
   AddCommonOptions(app, o);
 
-  auto* templates = app.add_subcommand("getAvailableTemplates", "List the host templates");
-  templates->add_option("--provider-api", o.provider_api, "Only templates of this API");
-  auto* request = app.add_subcommand("requestMachines", "Ask for hosts: TEMPLATE COUNT");
-  request->add_option("args", o.args, "template id and machine count");
-  auto* status = app.add_subcommand("getRequestStatus", "Status of requests");
-  status->add_option("--request-id,-r", o.request_ids, "A request id (repeatable)");
-  status->add_option("args", o.args, "request ids");
-  auto* give_back = app.add_subcommand("requestReturnMachines", "Give hosts back: MACHINE...");
-  give_back->add_option("args", o.args, "machine ids (i-…) or host names");
-  auto* returns = app.add_subcommand("getReturnRequests", "Return requests / reclaimed hosts");
-  returns->add_flag("--active-only", o.active_only, "Only return requests not yet complete");
-  returns->add_flag("--return-only", o.return_only, "Leave out returns that named no host");
-  returns->add_option("args", o.args, "hosts to check for reclaims");
-  auto* migrate = app.add_subcommand("migrateRepository", "Copy state between store types");
-  AddMigrateOptions(*migrate, &o.migrate);
-  app.add_subcommand("reconcile",
-                     "Find instances with our tags that no request owns (--clean ends them)");
+  // Building CLI11's tree of every verb and its options cost a tenth of a
+  // getAvailableTemplates. The scripts name the verb first, so such a call
+  // gets only its own subcommand; help, --version and mistakes see them all.
+  const std::string first = argc > 1 ? argv[1] : "";
+  const char* const kSubcommands[] = {
+      "getAvailableTemplates", "requestMachines",   "getRequestStatus", "requestReturnMachines",
+      "getReturnRequests",     "migrateRepository", "reconcile"};
+  const bool verb_first =
+      std::find(std::begin(kSubcommands), std::end(kSubcommands), first) != std::end(kSubcommands);
+  auto wanted = [&](const char* verb) { return !verb_first || first == verb; };
+
+  if (wanted("getAvailableTemplates")) {
+    auto* templates = app.add_subcommand("getAvailableTemplates", "List the host templates");
+    templates->add_option("--provider-api", o.provider_api, "Only templates of this API");
+  }
+  if (wanted("requestMachines")) {
+    auto* request = app.add_subcommand("requestMachines", "Ask for hosts: TEMPLATE COUNT");
+    request->add_option("args", o.args, "template id and machine count");
+  }
+  if (wanted("getRequestStatus")) {
+    auto* status = app.add_subcommand("getRequestStatus", "Status of requests");
+    status->add_option("--request-id,-r", o.request_ids, "A request id (repeatable)");
+    status->add_option("args", o.args, "request ids");
+  }
+  if (wanted("requestReturnMachines")) {
+    auto* give_back = app.add_subcommand("requestReturnMachines", "Give hosts back: MACHINE...");
+    give_back->add_option("args", o.args, "machine ids (i-…) or host names");
+  }
+  if (wanted("getReturnRequests")) {
+    auto* returns = app.add_subcommand("getReturnRequests", "Return requests / reclaimed hosts");
+    returns->add_flag("--active-only", o.active_only, "Only return requests not yet complete");
+    returns->add_flag("--return-only", o.return_only, "Leave out returns that named no host");
+    returns->add_option("args", o.args, "hosts to check for reclaims");
+  }
+  CLI::App* migrate = nullptr;  // stays null when another verb was named
+  if (wanted("migrateRepository")) {
+    migrate = app.add_subcommand("migrateRepository", "Copy state between store types");
+    AddMigrateOptions(*migrate, &o.migrate);
+  }
+  if (wanted("reconcile")) {
+    app.add_subcommand("reconcile",
+                       "Find instances with our tags that no request owns (--clean ends them)");
+  }
   for (CLI::App* sub : app.get_subcommands({})) sub->fallthrough();
 
   try {

@@ -165,14 +165,24 @@ void ApplyInstance(const Instance& i, int64_t now, Machine* m) {
   m->updated_at = now;
 }
 
-Service::Service(Store* store, const TemplateSet* templates, ProviderSource provider,
+Service::Service(Store* store, TemplateSource templates, ProviderSource provider,
                  const Clock* clock, IdGenerator* ids, ServiceOptions options)
     : store_(store),
-      templates_(templates),
+      template_source_(std::move(templates)),
       provider_source_(std::move(provider)),
       clock_(clock),
       ids_(ids),
       options_(options) {}
+
+Service::Service(Store* store, const TemplateSet* templates, ProviderSource provider,
+                 const Clock* clock, IdGenerator* ids, ServiceOptions options)
+    : Service(
+          store, [templates] { return templates; }, std::move(provider), clock, ids, options) {}
+
+const TemplateSet& Service::templates() {
+  if (templates_ == nullptr) templates_ = template_source_();
+  return *templates_;
+}
 
 Result<Provider*> Service::provider() {
   if (provider_ != nullptr) return provider_;
@@ -184,8 +194,9 @@ Result<Provider*> Service::provider() {
 
 Result<TemplatesReport> Service::GetAvailableTemplates(const std::string& provider_api) {
   TemplatesReport report;
-  report.rejected = templates_->rejected;
-  for (const Template& t : templates_->templates) {
+  const TemplateSet& set = templates();
+  report.rejected = set.rejected;
+  for (const Template& t : set.templates) {
     if (!provider_api.empty() && t.provider_api != provider_api) continue;
     auto held = store_->HeldCount(t.template_id);
     if (!held.ok()) return held.status();
@@ -275,7 +286,7 @@ Result<LaunchResult> Service::LaunchOrFind(Provider* p, const Template& tmpl, co
 }
 
 Result<SubmitReport> Service::RequestMachines(const std::string& template_id, int64_t count) {
-  const Template* tmpl = templates_->Find(template_id);
+  const Template* tmpl = templates().Find(template_id);
   if (tmpl == nullptr) {
     return Status::Error(ErrorCode::kTemplateNotFound,
                          "template '" + template_id + "' is not defined (or is invalid)",
@@ -375,7 +386,7 @@ Status Service::AdoptOrRelaunch(std::vector<Request*>& pending, Refresh* refresh
     // may still be launching it until the orphan timeout.
     if (!LaunchUnconfirmed(*r) && now - r->updated_at < options_.orphan_after_sec) continue;
 
-    const Template* tmpl = templates_->Find(r->template_id);
+    const Template* tmpl = templates().Find(r->template_id);
     if (!Attended(*r)) {
       // Its process died before Host Factory had the id, and nothing was
       // launched: launching now would make hosts nobody asked for.

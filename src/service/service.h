@@ -57,9 +57,18 @@ struct ServiceOptions {
 /// call (getAvailableTemplates) never pay for setting it up.
 using ProviderSource = std::function<Result<Provider*>()>;
 
+/// Supplies the templates on first use: status polls and returns need them
+/// only to relaunch an interrupted acquisition, so most calls never read the
+/// template file. Never null; a template file that cannot be read is an
+/// empty set.
+using TemplateSource = std::function<const TemplateSet*()>;
+
 class Service {
  public:
   /// Every pointer must outlive the service.
+  Service(Store* store, TemplateSource templates, ProviderSource provider, const Clock* clock,
+          IdGenerator* ids, ServiceOptions options);
+  /// The same, with the templates already loaded.
   Service(Store* store, const TemplateSet* templates, ProviderSource provider, const Clock* clock,
           IdGenerator* ids, ServiceOptions options);
 
@@ -102,6 +111,7 @@ class Service {
   struct Refresh;
 
   Result<Provider*> provider();
+  const TemplateSet& templates();
   Status RefreshAcquisitions(std::vector<Request*>& requests, Refresh* refresh);
   Status RefreshReturns(std::vector<Request*>& requests, Refresh* refresh);
   Status AdoptOrRelaunch(std::vector<Request*>& pending, Refresh* refresh);
@@ -120,7 +130,8 @@ class Service {
   Result<std::vector<Machine>> ResolveMachines(const std::vector<MachineRef>& refs);
 
   Store* store_;
-  const TemplateSet* templates_;
+  TemplateSource template_source_;
+  const TemplateSet* templates_ = nullptr;
   ProviderSource provider_source_;
   Provider* provider_ = nullptr;
   const Clock* clock_;

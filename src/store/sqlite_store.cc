@@ -329,19 +329,29 @@ Status SqliteStore::Configure() {
   return Status();
 }
 
+Result<int> SqliteStore::SchemaVersion() {
+  auto stmt = Prepare("PRAGMA user_version");
+  if (!stmt.ok()) return stmt.status();
+  Statement guard(*stmt);
+  if (sqlite3_step(*stmt) != SQLITE_ROW) return Error("cannot read the schema version");
+  return sqlite3_column_int(*stmt, 0);
+}
+
 Status SqliteStore::MigrateSchema() {
+  // The schema and its version are written in one transaction, so a current
+  // version read outside any transaction means the schema is there: every
+  // open after the first takes no write lock.
+  auto current = SchemaVersion();
+  if (!current.ok()) return current.status();
+  if (*current == kSchemaVersion) return Status();
+
   // Inside one IMMEDIATE transaction, so concurrent first opens create the
   // schema exactly once; the others wait and then see user_version set.
   Transaction txn(this);
   OHFP_RETURN_IF_ERROR(txn.Begin(true));
-  auto stmt = Prepare("PRAGMA user_version");
-  if (!stmt.ok()) return stmt.status();
-  int version = 0;
-  {
-    Statement guard(*stmt);
-    if (sqlite3_step(*stmt) != SQLITE_ROW) return Error("cannot read the schema version");
-    version = sqlite3_column_int(*stmt, 0);
-  }
+  auto read = SchemaVersion();
+  if (!read.ok()) return read.status();
+  const int version = *read;
   if (version > kSchemaVersion) {
     return Status::Storage("SQLite store " + path_ + " has schema version " +
                            std::to_string(version) + ", newer than this ohfp (" +

@@ -70,6 +70,8 @@ class SqliteStore : public Store {
 
   Status Configure();
   Status MigrateSchema();
+  /// PRAGMA user_version: 0 for a new database.
+  Result<int> SchemaVersion();
   Status Exec(const char* sql);
   Status Error(const std::string& what) const;
 
