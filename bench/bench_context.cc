@@ -9,8 +9,8 @@
 #include <fstream>
 
 #include "aws/credentials.h"
-#include "aws/socket_transport.h"
 #include "aws/ec2_client.h"
+#include "aws/socket_transport.h"
 #include "aws/xml.h"
 
 namespace ohfp::bench {

@@ -19,10 +19,6 @@
 namespace ohfp::aws {
 namespace {
 
-Status TransportError(const char* kind, const std::string& message) {
-  return Status::Error(ErrorCode::kProviderError, message, {{"transport", kind}});
-}
-
 int64_t MillisecondsLeft(Deadline deadline) {
   auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
       deadline - std::chrono::steady_clock::now());
@@ -108,6 +104,10 @@ int ConnectOne(const addrinfo& ai, Deadline deadline, std::string* error, bool* 
 }
 
 }  // namespace
+
+Status TransportError(const char* kind, const std::string& message) {
+  return Status::Error(ErrorCode::kProviderError, message, {{"transport", kind}});
+}
 
 Result<std::shared_ptr<TlsContext>> TlsContext::Create(const std::string& ca_bundle) {
   std::string load_error;

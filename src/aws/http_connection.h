@@ -13,6 +13,10 @@ namespace ohfp::aws {
 
 using Deadline = std::chrono::steady_clock::time_point;
 
+/// A transport failure of `kind` ("connect", "timeout" or "io"; see
+/// HttpTransport::Send).
+Status TransportError(const char* kind, const std::string& message);
+
 /// What a TLS client trusts. Shared by the connections of one transport.
 class TlsContext {
  public:

@@ -9,10 +9,6 @@
 namespace ohfp::aws {
 namespace {
 
-Status TransportError(const char* kind, const std::string& message) {
-  return Status::Error(ErrorCode::kProviderError, message, {{"transport", kind}});
-}
-
 bool SameName(std::string_view a, std::string_view b) {
   return a.size() == b.size() &&
          std::equal(a.begin(), a.end(), b.begin(), [](unsigned char x, unsigned char y) {
