@@ -147,6 +147,31 @@ TEST(SqliteStoreTest, UsesWalAndFullSync) {
   sqlite3_close(db);
 }
 
+// Each process rebuilds the WAL index by reading the whole WAL, so the WAL
+// must be checkpointed (and restarted from its start) long before SQLite's
+// default of 1,000 pages.
+TEST(SqliteStoreTest, KeepsTheWalShort) {
+  ScratchDir dir;
+  StoreOptions o = FileStoreOptions("sqlite", dir.path());
+  for (int i = 0; i < 200; ++i) {
+    auto store = SqliteStore::Open(o);  // one process per call
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    std::string n = std::to_string(i);
+    StoreChange change;
+    change.requests.push_back(MakeRequest("req-" + n, "t", 1, RequestState::kInProgress, i));
+    change.machines.push_back(MakeMachine("i-" + n, "req-" + n, "t"));
+    ASSERT_TRUE((*store)->Commit(change).ok());
+  }
+  constexpr uintmax_t kFrameBytes = 24 + 4096, kHeaderBytes = 32, kMaxFrames = 100;
+  uintmax_t wal = std::filesystem::file_size(o.path + "-wal");
+  EXPECT_LE(wal, kHeaderBytes + kMaxFrames * kFrameBytes) << (wal / kFrameBytes) << " frames";
+  auto store = SqliteStore::Open(o);
+  ASSERT_TRUE(store.ok());
+  auto all = (*store)->GetRequests({"req-0", "req-199"});
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->size(), 2u);
+}
+
 TEST(SqliteStoreTest, WaitsForAnotherWriterOnlyAsLongAsTheBusyTimeout) {
   ScratchDir dir;
   StoreOptions o = FileStoreOptions("sqlite", dir.path());
