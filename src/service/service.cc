@@ -337,6 +337,12 @@ Result<SubmitReport> Service::RequestMachines(const std::string& template_id, in
     spdlog::error("{} {}", r.request_id, r.message);
   }
   refresh.change.requests.push_back(r);
+  // The request and its token were synced before the launch; what the launch
+  // made carries the request's tag, so a poll finds it again if a power loss
+  // undoes this commit. A refusal is known only here.
+  if (launch.ok() || LaunchMayHaveHappened(launch.status())) {
+    refresh.change.durability = Durability::kProcessCrash;
+  }
   OHFP_RETURN_IF_ERROR(store_->Commit(refresh.change));
   CrashPoint("request.committed");
   report.request = r;
@@ -421,7 +427,8 @@ Status Service::AdoptOrRelaunch(std::vector<Request*>& pending, Refresh* refresh
   // Adopted and relaunched machines must be in the store before the caller
   // describes the machines of every in-progress request.
   OHFP_RETURN_IF_ERROR(store_->Commit(refresh->change));
-  refresh->change = StoreChange();
+  refresh->change.requests.clear();
+  refresh->change.machines.clear();
   return Status();
 }
 
@@ -664,11 +671,17 @@ Result<std::vector<RequestReport>> Service::GetRequestStatus(const std::vector<s
   // Host Factory from now on.
   const int64_t now = clock_->NowSeconds();
   std::vector<Request*> marked;
+  bool first_poll = false;
   for (auto& [id, r] : by_id) {
     if (IsFinal(r.state) || now - PolledAt(r) < kPollMarkEverySec) continue;
+    first_poll = first_poll || !Attended(r);
     r.handles[kPolledAtKey] = now;
     marked.push_back(&r);
   }
+  // What a poll writes is what the cloud says, except the first mark of a
+  // request: only it tells a request Host Factory knows from one whose caller
+  // died before answering, and those are terminated when old.
+  const Durability durability = first_poll ? Durability::kPowerLoss : Durability::kProcessCrash;
 
   // Requests whose caller died before it could answer are finished here,
   // whoever polls: returns are completed, acquisitions that nobody polled
@@ -685,6 +698,7 @@ Result<std::vector<RequestReport>> Service::GetRequestStatus(const std::vector<s
   // A cloud failure while refreshing leaves those requests running (Host
   // Factory polls again); only a store failure fails the whole answer.
   Refresh acquired, returned, dropped;
+  for (Refresh* f : {&acquired, &returned, &dropped}) f->change.durability = durability;
   std::string cloud_error;
   if (!abandoned.empty()) {
     Status s = AbandonRequests(abandoned, &dropped);
@@ -711,6 +725,7 @@ Result<std::vector<RequestReport>> Service::GetRequestStatus(const std::vector<s
     for (const Request& r : f->change.requests) written.insert(r.request_id);
   }
   StoreChange marks;
+  marks.durability = durability;
   for (Request* r : marked) {
     if (!written.count(r->request_id)) marks.requests.push_back(*r);
   }
@@ -880,7 +895,8 @@ Result<SubmitReport> Service::RequestReturnMachines(const std::vector<MachineRef
   }
   r.state = RequestState::kInProgress;
   r.updated_at = clock_->NowSeconds();
-  OHFP_RETURN_IF_ERROR(store_->Commit({{r}, {}}));
+  // Terminating again is harmless, so a power loss may undo this.
+  OHFP_RETURN_IF_ERROR(store_->Commit({{r}, {}, Durability::kProcessCrash}));
   CrashPoint("return.committed");
   report.request = r;
   report.machines = machines;
@@ -918,6 +934,7 @@ Result<ReclaimReport> Service::GetReturnRequests(const std::vector<MachineRef>& 
 
   const int64_t now = clock_->NowSeconds();
   StoreChange change;
+  change.durability = Durability::kProcessCrash;  // only what EC2 said
   for (Machine& m : machines) {
     Machine before = m;
     auto it = seen.find(m.machine_id);

@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include "store/sync_counting_vfs.h"
 #include "support/fakes.h"
 
 namespace ohfp {
@@ -393,6 +394,64 @@ TEST_F(ServiceTest, ReturnTerminatesAndCompletesWhenHostsAreGone) {
   EXPECT_EQ(done.hf_status, "complete");
   ASSERT_EQ(done.machines.size(), 2u);
   for (const auto& m : done.machines) EXPECT_EQ(m.result, "succeed");
+}
+
+// Each call syncs what only it knows before the cloud acts on it, and leaves
+// what the cloud can tell again to a later sync (Durability in store.h).
+TEST_F(ServiceTest, SyncsIntentsBeforeCloudCallsAndNotWhatTheCloudSays) {
+  store_testing::SyncCountingVfs vfs;
+  store_.reset();
+  const std::string path = (dir_ / "ohfp.db").string();
+  auto reopened = OpenStore({"sqlite", path});
+  ASSERT_TRUE(reopened.ok());
+  store_ = std::move(*reopened);
+  MakeRequestsAsHostFactory();
+  int at_call = -1;
+  cloud_.on_change_call = [&] { at_call = vfs.syncs(); };
+  // Each step starts with a short WAL, so that no step ends in the store's
+  // own checkpoint or starts a new WAL, both of which sync too: the WAL is
+  // emptied and then given one frame (the header page, rewritten as it is).
+  auto empty_wal = [&] {
+    sqlite3* db = nullptr;
+    sqlite3_stmt* stmt = nullptr;
+    EXPECT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    EXPECT_EQ(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt, nullptr), SQLITE_OK);
+    EXPECT_EQ(sqlite3_step(stmt), SQLITE_ROW);
+    std::string rewrite = "PRAGMA wal_checkpoint(TRUNCATE); PRAGMA user_version=" +
+                          std::to_string(sqlite3_column_int(stmt, 0));
+    sqlite3_finalize(stmt);
+    EXPECT_EQ(sqlite3_exec(db, rewrite.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+    return vfs.syncs();
+  };
+
+  int before = empty_wal();
+  std::string id = Acquire("small", 2);
+  EXPECT_GT(at_call, before) << "the request is on disk before the launch";
+  EXPECT_EQ(vfs.syncs(), at_call) << "the hosts launched carry its tag";
+
+  before = empty_wal();
+  Status1(id);
+  EXPECT_GT(vfs.syncs(), before) << "the first poll: Host Factory has the id";
+  cloud_.SetState(id, "running");
+  clock_.Advance(10);
+  before = empty_wal();
+  RequestReport acquired = Status1(id);
+  EXPECT_EQ(acquired.hf_status, "complete");
+  EXPECT_EQ(vfs.syncs(), before) << "later polls write only what EC2 said";
+
+  std::vector<MachineRef> refs;
+  for (const auto& m : acquired.machines) refs.push_back({m.machine.machine_id, m.machine.name});
+  before = empty_wal();
+  auto ret = service_->RequestReturnMachines(refs);
+  ASSERT_TRUE(ret.ok());
+  EXPECT_GT(at_call, before) << "the return is on disk before the terminate";
+  EXPECT_EQ(vfs.syncs(), at_call);
+
+  cloud_.SetState(id, "terminated");
+  before = empty_wal();
+  ASSERT_TRUE(service_->GetReturnRequests(refs, true).ok());
+  EXPECT_EQ(vfs.syncs(), before);
 }
 
 TEST_F(ServiceTest, ReturnByNameOnly) {

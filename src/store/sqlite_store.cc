@@ -340,12 +340,23 @@ Status SqliteStore::Configure() {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
 
-  // FULL syncs the WAL on every commit. NORMAL would already survive kill -9
-  // (the WAL is in the page cache), but a power loss could then drop the last
-  // commits, and a lost acquisition record means cloud machines nobody tracks.
-  // One fsync per commit is small next to the cloud call each commit follows.
+  // FULL syncs the WAL on every commit. NORMAL already survives kill -9 (the
+  // WAL is in the page cache), but a power loss could then drop the last
+  // commits, and a lost acquisition record means cloud machines nobody
+  // tracks. Changes the cloud can tell again ask for NORMAL (SetDurability).
   OHFP_RETURN_IF_ERROR(Exec("PRAGMA synchronous=FULL"));
+  durability_ = Durability::kPowerLoss;
   sqlite3_wal_hook(db_, CheckpointLongWal, &busy_timeout_ms_);
+  return Status();
+}
+
+Status SqliteStore::SetDurability(Durability durability) {
+  if (durability == durability_) return Status();
+  // A NORMAL commit reaches the disk with the next FULL one, which syncs the
+  // whole WAL, or with the next checkpoint.
+  OHFP_RETURN_IF_ERROR(Exec(durability == Durability::kPowerLoss ? "PRAGMA synchronous=FULL"
+                                                                 : "PRAGMA synchronous=NORMAL"));
+  durability_ = durability;
   return Status();
 }
 
@@ -595,6 +606,7 @@ Status SqliteStore::CreateAcquireRequest(const Request& request, int64_t max_num
   }
   if (request.request_id.empty()) return Status::InvalidRequest("request without an id");
 
+  OHFP_RETURN_IF_ERROR(SetDurability(Durability::kPowerLoss));
   Transaction txn(this);
   OHFP_RETURN_IF_ERROR(txn.Begin(true));
   {
@@ -630,6 +642,7 @@ Status SqliteStore::Commit(const StoreChange& change) {
   for (const Machine& m : change.machines) {
     if (m.machine_id.empty()) return Status::InvalidRequest("machine without an id");
   }
+  OHFP_RETURN_IF_ERROR(SetDurability(change.durability));
   Transaction txn(this);
   OHFP_RETURN_IF_ERROR(txn.Begin(true));
   for (const Request& r : change.requests) OHFP_RETURN_IF_ERROR(UpsertRequest(r));

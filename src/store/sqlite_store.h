@@ -73,6 +73,8 @@ class SqliteStore : public Store {
   /// PRAGMA user_version: 0 for a new database.
   Result<int> SchemaVersion();
   Status Exec(const char* sql);
+  /// PRAGMA synchronous for the next transaction: FULL or NORMAL.
+  Status SetDurability(Durability durability);
   Status Error(const std::string& what) const;
 
   /// The cached prepared statement for `sql`, reset and ready to bind.
@@ -94,6 +96,7 @@ class SqliteStore : public Store {
   sqlite3* db_;
   std::string path_;
   int busy_timeout_ms_;
+  Durability durability_ = Durability::kPowerLoss;
   std::map<std::string, sqlite3_stmt*> statements_;
 };
 

@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "store/store_testing.h"
+#include "store/sync_counting_vfs.h"
 
 namespace ohfp {
 namespace {
@@ -21,6 +22,7 @@ using store_testing::MakeMachine;
 using store_testing::MakeRequest;
 using store_testing::MakeReturn;
 using store_testing::ScratchDir;
+using store_testing::SyncCountingVfs;
 
 std::unique_ptr<SqliteStore> OpenSqlite(const std::string& dir) {
   auto store = SqliteStore::Open(FileStoreOptions("sqlite", dir));
@@ -170,6 +172,37 @@ TEST(SqliteStoreTest, KeepsTheWalShort) {
   auto all = (*store)->GetRequests({"req-0", "req-199"});
   ASSERT_TRUE(all.ok());
   EXPECT_EQ(all->size(), 2u);
+}
+
+// Intents are synced before their cloud call; observations the cloud can
+// repeat are not, and reach the disk with the next synced commit.
+TEST(SqliteStoreTest, SyncsOnlyWhatMustSurviveAPowerLoss) {
+  ScratchDir dir;
+  SyncCountingVfs vfs;
+  auto store = OpenSqlite(dir.path());
+  ASSERT_NE(store, nullptr);
+
+  int before = vfs.syncs();
+  ASSERT_TRUE(store->CreateAcquireRequest(MakeRequest("req-1", "t", 1), -1).ok());
+  EXPECT_GT(vfs.syncs(), before) << "an acquisition is synced before its launch";
+
+  before = vfs.syncs();
+  StoreChange observed{{}, {MakeMachine("i-1", "req-1", "t")}, Durability::kProcessCrash};
+  ASSERT_TRUE(store->Commit(observed).ok());
+  EXPECT_EQ(vfs.syncs(), before) << "an observation is not synced";
+
+  before = vfs.syncs();
+  StoreChange returned{{MakeReturn("ret-1", {"i-1"}, 5)}, {}};
+  ASSERT_TRUE(store->Commit(returned).ok());
+  EXPECT_GT(vfs.syncs(), before) << "a change is synced unless it says otherwise";
+
+  // A process that reopens the store sees the unsynced commit too.
+  store.reset();
+  store = OpenSqlite(dir.path());
+  ASSERT_NE(store, nullptr);
+  auto machines = store->GetMachines({"i-1"});
+  ASSERT_TRUE(machines.ok());
+  EXPECT_EQ(machines->size(), 1u);
 }
 
 TEST(SqliteStoreTest, WaitsForAnotherWriterOnlyAsLongAsTheBusyTimeout) {

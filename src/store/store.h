@@ -2,7 +2,8 @@
 // JSON files, later DynamoDB and PostgreSQL) implements this interface and
 // passes the same conformance suite (store_conformance_test.cc).
 //
-// Invariant: every mutating call is atomic and durable when it returns ok. A
+// Invariant: every mutating call is atomic and durable when it returns ok
+// (against a power loss too, unless a change says otherwise: Durability). A
 // process killed at any point leaves the store readable and holding either
 // all or none of a call's change; concurrent processes never lose a change.
 #pragma once
@@ -17,11 +18,26 @@
 
 namespace ohfp {
 
+/// What a committed change must survive by the time Commit returns. Every
+/// change survives the process being killed.
+enum class Durability {
+  /// Also a power loss or a kernel crash: synced to disk. For what only the
+  /// store knows: a request's id and token before its cloud call, the
+  /// machines a return names, that Host Factory has seen a request.
+  kPowerLoss,
+  /// A power loss may undo it until the next kPowerLoss commit. For what the
+  /// cloud can tell again: instance states, instances launched under a
+  /// recorded request (they carry its tag). Saves an fsync per call.
+  kProcessCrash,
+};
+
 /// A set of records to write in one transaction. Records are upserted by id
 /// (request_id, machine_id); a record not named is left as it is.
 struct StoreChange {
   std::vector<Request> requests;
   std::vector<Machine> machines;
+  /// Back ends without a cheaper mode treat kProcessCrash as kPowerLoss.
+  Durability durability = Durability::kPowerLoss;
   bool empty() const { return requests.empty() && machines.empty(); }
 };
 

@@ -13,6 +13,7 @@ std::string SequentialIds::NewUuid() {
 
 Result<LaunchResult> FakeProvider::Launch(const Template& tmpl, const Request& request) {
   ++launch_calls;
+  if (on_change_call) on_change_call();
   bool fail = !next_launch_error.ok();
   Status error = next_launch_error;
   next_launch_error = Status();
@@ -95,6 +96,7 @@ Result<std::vector<Instance>> FakeProvider::FindManaged() {
 
 Status FakeProvider::Release(const std::vector<std::string>& ids) {
   ++release_calls;
+  if (on_change_call) on_change_call();
   if (!next_release_error.ok()) {
     Status s = next_release_error;
     next_release_error = Status();

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -61,6 +62,9 @@ class FakeProvider : public Provider {
   Status next_describe_error;
   Status next_find_error;     // the next FindByRequest fails with it
   Status next_release_error;  // the next Release fails with it (terminating nothing)
+
+  /// Called as each Launch or Release begins: what the store holds by then.
+  std::function<void()> on_change_call;
 
   int launch_calls = 0;
   int describe_calls = 0;
