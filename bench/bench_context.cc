@@ -16,11 +16,11 @@
 namespace ohfp::bench {
 namespace {
 
-// The integer after "<key>=" in `line`, or -1.
-int64_t StatsField(const std::string& line, const std::string& key) {
+// The number after "<key>=" in `line`, or -1.
+double StatsField(const std::string& line, const std::string& key) {
   size_t at = line.find(" " + key + "=");
   if (at == std::string::npos) return -1;
-  return std::strtoll(line.c_str() + at + key.size() + 2, nullptr, 10);
+  return std::strtod(line.c_str() + at + key.size() + 2, nullptr);
 }
 
 }  // namespace
@@ -121,8 +121,8 @@ OhfpRun RunOhfp(const ProcessSpec& spec, const std::string& what) {
   if (stats == std::string::npos) Fail("no --stats line from " + describe());
   std::string line = run.cost.stderr_text.substr(stats);
   line = line.substr(0, line.find('\n'));
-  run.aws_calls = StatsField(line, "aws_calls");
-  run.aws_http_ms = static_cast<double>(StatsField(line, "aws_http_ms"));
+  run.aws_calls = static_cast<int64_t>(StatsField(line, "aws_calls"));
+  run.aws_http_ms = StatsField(line, "aws_http_ms");
   if (run.aws_calls < 0 || run.aws_http_ms < 0) Fail("unreadable --stats line: " + line);
   return run;
 }

@@ -216,10 +216,11 @@ Result<HttpResponse> AwsClient::Call(const std::string& service, const std::stri
     ++stats_.attempts;
     spdlog::trace("aws {} {} attempt {}: {} ({} bytes)", service, action, attempt,
                   HeadersForLog(request.headers), request.body.size());
-    int64_t started = clock_->MonotonicMillis();
+    int64_t started = clock_->MonotonicMicros();
     Result<HttpResponse> response = transport_->Send(request);
-    int64_t took = clock_->MonotonicMillis() - started;
-    stats_.http_millis += took;
+    int64_t took_us = clock_->MonotonicMicros() - started;
+    int64_t took = took_us / 1000;
+    stats_.http_micros += took_us;
 
     if (response.ok() && response->status >= 200 && response->status < 300) {
       spdlog::debug("aws {} {} attempt {}: HTTP {} in {} ms", service, action, attempt,

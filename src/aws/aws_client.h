@@ -68,7 +68,7 @@ struct ClientStats {
   int64_t calls = 0;     // logical calls
   int64_t attempts = 0;  // HTTP exchanges, retries included
   int64_t retries = 0;
-  int64_t http_millis = 0;  // time spent inside HttpTransport::Send
+  int64_t http_micros = 0;  // time spent inside HttpTransport::Send
 };
 
 /// AWS errors come back as a Status (kProviderError) whose details hold

@@ -264,7 +264,7 @@ TEST_F(AwsClientTest, SlowAttemptsUseUpTheDeadline) {
   EXPECT_EQ(transport_.requests().size(), 2u);
   EXPECT_EQ(transport_.requests()[1].timeout_ms, 3000 - 2025);
   EXPECT_EQ(r.status().details()["deadline_exceeded"], true);
-  EXPECT_EQ(client->stats().http_millis, 4000);
+  EXPECT_EQ(client->stats().http_micros, 4000 * 1000);
 }
 
 TEST_F(AwsClientTest, HtmlServerErrorIsARetryableInternalError) {

@@ -200,16 +200,19 @@ std::string StampPath(const std::string& store_path) {
 
 struct Stats {
   int64_t start_ms = 0;
+  int64_t start_us = 0;
   aws::ClientStats aws;  // copied when the cloud session ends
 };
 
 void ReportStats(const Options& o, const Stats& stats, const Clock& clock) {
-  int64_t wall = clock.MonotonicMillis() - stats.start_ms;
+  const double ms_per_us = 1e-3;
+  int64_t wall_us = clock.MonotonicMicros() - stats.start_us;
   const aws::ClientStats& a = stats.aws;
   std::string line = fmt::format(
-      "stats: command={} wall_ms={} aws_calls={} aws_attempts={} aws_retries={} "
-      "aws_http_ms={} own_ms={}",
-      o.command, wall, a.calls, a.attempts, a.retries, a.http_millis, wall - a.http_millis);
+      "stats: command={} wall_ms={:.3f} aws_calls={} aws_attempts={} aws_retries={} "
+      "aws_http_ms={:.3f} own_ms={:.3f}",
+      o.command, wall_us * ms_per_us, a.calls, a.attempts, a.retries, a.http_micros * ms_per_us,
+      (wall_us - a.http_micros) * ms_per_us);
   spdlog::debug("{}", line);
   if (o.stats) std::fprintf(stderr, "ohfp %s\n", line.c_str());
 }
@@ -389,6 +392,7 @@ int RunApp(int argc, char** argv) {
   SystemClock clock;
   Stats stats;
   stats.start_ms = clock.MonotonicMillis();
+  stats.start_us = clock.MonotonicMicros();
 
   Options o;
   CLI::App app{"ohfp: the Open Host Factory Plugin for IBM Spectrum Symphony on AWS EC2", "ohfp"};

@@ -15,12 +15,15 @@ class Clock {
   virtual int64_t NowSeconds() const = 0;
   /// Milliseconds on a monotonic clock, for deadlines and durations.
   virtual int64_t MonotonicMillis() const = 0;
+  /// The same clock in microseconds, for statistics.
+  virtual int64_t MonotonicMicros() const { return MonotonicMillis() * 1000; }
 };
 
 class SystemClock : public Clock {
  public:
   int64_t NowSeconds() const override;
   int64_t MonotonicMillis() const override;
+  int64_t MonotonicMicros() const override;
 };
 
 /// Generates request ids and idempotency tokens.
