@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "aws/endpoints.h"
+#include "core/ascii.h"
 
 namespace ohfp::aws {
 namespace {
@@ -29,19 +30,13 @@ std::string Trim(const std::string& s) {
   return s.substr(b, e - b + 1);
 }
 
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
-
 std::string EnvValue(const Environment& env, const std::string& name) {
   auto it = env.find(name);
   return it == env.end() ? "" : it->second;
 }
 
 bool EnvTrue(const Environment& env, const std::string& name) {
-  return Lower(Trim(EnvValue(env, name))) == "true";
+  return AsciiLower(Trim(EnvValue(env, name))) == "true";
 }
 
 // Distinguishes "no such file" (kNotFound) from "cannot read it".
@@ -163,7 +158,7 @@ IniFile ParseIni(const std::string& text) {
     if (raw[0] == ' ' || raw[0] == '\t' || !in_section) continue;
     size_t eq = line.find('=');
     if (eq == std::string::npos) continue;
-    ini[section][Lower(Trim(line.substr(0, eq)))] = Trim(line.substr(eq + 1));
+    ini[section][AsciiLower(Trim(line.substr(0, eq)))] = Trim(line.substr(eq + 1));
   }
   return ini;
 }
@@ -313,7 +308,7 @@ InstanceMetadataCredentials::InstanceMetadataCredentials(Environment env, HttpTr
 std::string InstanceMetadataCredentials::endpoint() const {
   std::string base = EnvValue(env_, "AWS_EC2_METADATA_SERVICE_ENDPOINT");
   if (base.empty()) {
-    base = Lower(EnvValue(env_, "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE")) == "ipv6"
+    base = AsciiLower(EnvValue(env_, "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE")) == "ipv6"
                ? "http://[fd00:ec2::254]"
                : "http://169.254.169.254";
   }

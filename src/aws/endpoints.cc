@@ -3,14 +3,10 @@
 #include <algorithm>
 #include <cctype>
 
+#include "core/ascii.h"
+
 namespace ohfp::aws {
 namespace {
-
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
 
 std::string EnvValue(const std::map<std::string, std::string>& env, const std::string& name) {
   auto it = env.find(name);
@@ -59,7 +55,7 @@ Result<Url> ParseUrl(const std::string& url) {
   Url out;
   size_t colon = url.find("://");
   if (colon == std::string::npos) return Status::Configuration("not an absolute URL: " + url);
-  out.scheme = Lower(url.substr(0, colon));
+  out.scheme = AsciiLower(url.substr(0, colon));
   if (out.scheme != "http" && out.scheme != "https") {
     return Status::Configuration("unsupported URL scheme: " + url);
   }
@@ -87,7 +83,7 @@ Result<Url> ParseUrl(const std::string& url) {
     if (port_colon != std::string::npos) port_text = authority.substr(port_colon + 1);
   }
   if (out.host.empty()) return Status::Configuration("no host in URL: " + url);
-  out.host = Lower(out.host);
+  out.host = AsciiLower(out.host);
   if (!port_text.empty()) {
     if (port_text.size() > 5 || !std::all_of(port_text.begin(), port_text.end(),
                                              [](unsigned char c) { return std::isdigit(c); })) {
@@ -147,7 +143,7 @@ Result<Endpoint> ResolveEndpoint(const std::string& service, const std::string& 
     return FromUrl(explicit_url, "the provider configuration", signing_region, service);
   }
 
-  if (Lower(EnvValue(env, "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")) != "true") {
+  if (AsciiLower(EnvValue(env, "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")) != "true") {
     std::string name = "AWS_ENDPOINT_URL_" + EndpointEnvSuffix(service);
     std::string url = EnvValue(env, name);
     if (!url.empty()) return FromUrl(url, name, signing_region, service);
@@ -161,8 +157,8 @@ Result<Endpoint> ResolveEndpoint(const std::string& service, const std::string& 
   endpoint.signing_name = service;
   if (global) {
     endpoint.url = cn ? "https://iam.cn-north-1." + domain + "/" : "https://iam." + domain + "/";
-  } else if (service == "sts" && Lower(EnvValue(env, "AWS_STS_REGIONAL_ENDPOINTS")) == "legacy" &&
-             !cn) {
+  } else if (service == "sts" &&
+             AsciiLower(EnvValue(env, "AWS_STS_REGIONAL_ENDPOINTS")) == "legacy" && !cn) {
     endpoint.url = "https://sts.amazonaws.com/";
     endpoint.signing_region = "us-east-1";
   } else {

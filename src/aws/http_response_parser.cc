@@ -4,15 +4,10 @@
 #include <cctype>
 #include <charconv>
 
+#include "core/ascii.h"
+
 namespace ohfp::aws {
 namespace {
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 std::string_view Trim(std::string_view s) {
   size_t b = s.find_first_not_of(" \t");
@@ -27,7 +22,7 @@ bool HasToken(std::string_view value, std::string_view token) {
   while (start <= value.size()) {
     size_t comma = value.find(',', start);
     if (comma == std::string_view::npos) comma = value.size();
-    if (Lower(Trim(value.substr(start, comma - start))) == token) return true;
+    if (AsciiLower(Trim(value.substr(start, comma - start))) == token) return true;
     start = comma + 1;
   }
   return false;
@@ -182,7 +177,7 @@ Status HttpResponseParser::ParseHead(std::string_view head) {
     if (colon == std::string_view::npos || colon == 0 || field[0] == ' ' || field[0] == '\t') {
       return Fail("bad header line");
     }
-    headers.emplace_back(Lower(Trim(field.substr(0, colon))),
+    headers.emplace_back(AsciiLower(Trim(field.substr(0, colon))),
                          std::string(Trim(field.substr(colon + 1))));
   }
 

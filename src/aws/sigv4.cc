@@ -9,16 +9,10 @@
 #include "aws/endpoints.h"
 #include "aws/form.h"
 #include "aws/sha256.h"
+#include "core/ascii.h"
 
 namespace ohfp::aws {
 namespace {
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
@@ -39,7 +33,7 @@ std::string NormalizeHeaderValue(std::string_view value) {
 
 void RemoveHeader(Headers* headers, std::string_view lower_name) {
   headers->erase(std::remove_if(headers->begin(), headers->end(),
-                                [&](const auto& h) { return Lower(h.first) == lower_name; }),
+                                [&](const auto& h) { return AsciiLower(h.first) == lower_name; }),
                  headers->end());
 }
 
@@ -51,7 +45,7 @@ bool IsSignedHeader(std::string_view name) {
       "transfer-encoding", "connection",      "x-amzn-trace-id", "amz-sdk-invocation-id",
       "amz-sdk-request",   "accept-encoding",
   };
-  std::string lower = Lower(name);
+  std::string lower = AsciiLower(name);
   for (const char* u : kUnsigned) {
     if (lower == u) return false;
   }
@@ -131,7 +125,7 @@ std::string CanonicalHeaders(const Headers& headers, std::string* signed_headers
   std::map<std::string, std::string> merged;
   for (const auto& [name, value] : headers) {
     if (!IsSignedHeader(name)) continue;
-    std::string key = Lower(name);
+    std::string key = AsciiLower(name);
     auto [it, inserted] = merged.emplace(key, NormalizeHeaderValue(value));
     if (!inserted) it->second += "," + NormalizeHeaderValue(value);
   }
@@ -195,7 +189,7 @@ SigningResult ComputeSignature(const SigningInput& input, const Credentials& cre
                                std::string_view region, std::string_view service) {
   std::string amz_date;
   for (const auto& [name, value] : input.headers) {
-    if (Lower(name) == "x-amz-date") amz_date = NormalizeHeaderValue(value);
+    if (AsciiLower(name) == "x-amz-date") amz_date = NormalizeHeaderValue(value);
   }
 
   SigningResult result;
@@ -249,8 +243,7 @@ Status SignRequest(HttpRequest* request, const Credentials& credentials, std::st
 std::string HeadersForLog(const Headers& headers) {
   std::string out;
   for (const auto& [name, value] : headers) {
-    std::string lower = name;
-    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::string lower = AsciiLower(name);
     std::string shown = value;
     if (lower == "x-amz-security-token") {
       shown = "<redacted>";

@@ -5,20 +5,14 @@
 
 #include "aws/endpoints.h"
 #include "aws/http_response_parser.h"
+#include "core/ascii.h"
 
 namespace ohfp::aws {
 namespace {
 
-bool SameName(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](unsigned char x, unsigned char y) {
-           return std::tolower(x) == std::tolower(y);
-         });
-}
-
 bool HasHeader(const Headers& headers, std::string_view name) {
   return std::any_of(headers.begin(), headers.end(),
-                     [&](const auto& h) { return SameName(h.first, name); });
+                     [&](const auto& h) { return EqualsIgnoringCase(h.first, name); });
 }
 
 bool HasLineBreak(std::string_view s) { return s.find_first_of("\r\n") != std::string_view::npos; }

@@ -9,6 +9,7 @@
 #include <sstream>
 #include <system_error>
 
+#include "core/ascii.h"
 #include "core/json_limits.h"
 
 namespace ohfp {
@@ -20,12 +21,6 @@ bool IsBlank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 bool IsNameStart(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_'; }
 
 bool IsNameChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 std::optional<int64_t> ParseInt64(std::string_view s) {
   if (!s.empty() && s.front() == '+') s.remove_prefix(1);
@@ -104,7 +99,7 @@ std::optional<bool> ToBool(const nlohmann::json& value) {
     return std::nullopt;
   }
   if (!value.is_string()) return std::nullopt;
-  std::string s = Lower(TrimBlanks(value.get_ref<const std::string&>()));
+  std::string s = AsciiLower(TrimBlanks(value.get_ref<const std::string&>()));
   if (s == "true" || s == "1") return true;
   if (s == "false" || s == "0") return false;
   return std::nullopt;

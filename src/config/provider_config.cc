@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "config/json_value.h"
+#include "core/ascii.h"
 
 extern char** environ;
 
@@ -26,12 +27,6 @@ constexpr int64_t kMegabyte = 1024 * 1024;
 std::string Get(const Env& env, const char* name) {
   auto it = env.find(name);
   return it == env.end() ? std::string() : it->second;
-}
-
-std::string Upper(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return out;
 }
 
 // "/a/b/" and "/a/b" name the same directory; keep one spelling ("/" stays).
@@ -62,7 +57,7 @@ std::string FileExists(const std::string& path) {
 /// Symphony writes levels syslog-style (LOG_WARNING, LOG_ERR); the reference
 /// plugins write Python names (WARNING, CRITICAL). All map onto five levels.
 std::optional<std::string> NormalizeLogLevel(std::string_view raw) {
-  std::string level = Upper(TrimBlanks(raw));
+  std::string level = AsciiUpper(TrimBlanks(raw));
   if (level.rfind("LOG_", 0) == 0) level = level.substr(4);
   if (level == "TRACE") return "TRACE";
   if (level == "DEBUG") return "DEBUG";
@@ -242,7 +237,7 @@ Status ReadStorage(const json& document, const std::string& path, const Director
 
   std::string written = "sqlite";
   OHFP_RETURN_IF_ERROR(reader.String("strategy", &written));
-  std::string strategy = Upper(written);
+  std::string strategy = AsciiUpper(written);
   if (strategy == "JSON") {
     const json* js = reader.Find("json_strategy");
     json empty = json::object();
@@ -279,7 +274,7 @@ Status ReadStorage(const json& document, const std::string& path, const Director
     ValueReader sql_reader(sql != nullptr ? *sql : empty, "storage.sql_strategy.", path, env);
     std::string type = "sqlite";
     OHFP_RETURN_IF_ERROR(sql_reader.String("type", &type));
-    if (Upper(type) != "SQLITE") {
+    if (AsciiUpper(type) != "SQLITE") {
       return sql_reader.Error("type", "'" + type + "' is not supported yet (only sqlite)");
     }
     std::string name = "ohfp.db";

@@ -9,6 +9,7 @@
 #include <system_error>
 
 #include "config/json_value.h"
+#include "core/ascii.h"
 
 namespace ohfp {
 
@@ -20,12 +21,6 @@ constexpr int64_t kMaxNumberLimit = 10000;
 constexpr size_t kMaxTemplateIdLength = 64;
 constexpr size_t kMaxTagKeyLength = 128;    // EC2 limit
 constexpr size_t kMaxTagValueLength = 256;  // EC2 limit
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 // Administrators write enumerations in several styles (SpotFleet, spotfleet,
 // capacity-optimized, capacity_optimized); compare on letters and digits only.
@@ -71,7 +66,7 @@ std::string NumberText(const json& v) {
 }
 
 bool StartsWithIgnoringCase(std::string_view s, std::string_view prefix) {
-  return s.size() >= prefix.size() && Lower(s.substr(0, prefix.size())) == prefix;
+  return s.size() >= prefix.size() && AsciiLower(s.substr(0, prefix.size())) == prefix;
 }
 
 // Reads the fields of one template. Every key it looks up is marked as
