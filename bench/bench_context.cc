@@ -25,15 +25,24 @@ double StatsField(const std::string& line, const std::string& key) {
 
 }  // namespace
 
+namespace {
+bool in_child = false;  // set in RunInChild's child, which shares no clean-up
+}  // namespace
+
 void Fail(const std::string& message) {
   std::fprintf(stderr, "bench: FAILED: %s\n", message.c_str());
-  std::exit(1);
+  if (in_child) {
+    std::fflush(nullptr);
+    ::_exit(1);
+  }
+  throw BenchFailure(message);
 }
 
 void RunInChild(const std::function<void()>& work, const std::string& what) {
   std::fflush(nullptr);
   pid_t pid = ::fork();
   if (pid == 0) {
+    in_child = true;
     work();
     std::fflush(nullptr);
     ::_exit(0);

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <stdexcept>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -65,7 +66,14 @@ void Record(const ProcessCost& cost, Row* row);
 /// bench's pages in its peak RSS, and pay for copying them in its CPU time.
 void RunInChild(const std::function<void()>& work, const std::string& what);
 
-/// Prints `message` to stderr and ends the bench with exit code 1.
+/// What Fail throws, so that moto is stopped and scratch files go on the
+/// way out of main.
+struct BenchFailure : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+/// Prints `message` to stderr and ends the bench with exit code 1 (in a
+/// RunInChild child, ends the child).
 [[noreturn]] void Fail(const std::string& message);
 
 /// Progress for the person waiting ("bench: store json 10000 …").

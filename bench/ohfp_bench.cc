@@ -121,6 +121,13 @@ int Main(int argc, char** argv) {
   options.work_dir =
       (fs::temp_directory_path() / ("ohfp-bench-" + std::to_string(::getpid()))).string();
   fs::create_directories(options.work_dir);
+  struct RemoveOnExit {
+    std::string dir;
+    ~RemoveOnExit() {
+      std::error_code ec;
+      fs::remove_all(dir, ec);
+    }
+  } scratch{options.work_dir};
 
   Report report;
   nlohmann::json meta = Meta(options);
@@ -144,7 +151,6 @@ int Main(int argc, char** argv) {
   meta["loadavg_at_end"] = ReadFirstLine("/proc/loadavg");
   meta["seconds"] = (MonotonicMs() - started) / 1000.0;
   report.set_meta(meta);
-  fs::remove_all(options.work_dir);
 
   std::string text = report.Text();
   std::string json_path = options.out_dir + "/bench.json";
@@ -159,4 +165,10 @@ int Main(int argc, char** argv) {
 
 }  // namespace ohfp::bench
 
-int main(int argc, char** argv) { return ohfp::bench::Main(argc, argv); }
+int main(int argc, char** argv) {
+  try {
+    return ohfp::bench::Main(argc, argv);
+  } catch (const ohfp::bench::BenchFailure&) {
+    return 1;  // Fail has said why; moto and the scratch files are gone
+  }
+}
