@@ -11,13 +11,16 @@
 
 #include <atomic>
 #include <cctype>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <sstream>
 #include <thread>
 
 #include "devenv/moto.h"
+#include "support/loopback.h"
 
 namespace ohfp::aws {
 namespace {
@@ -31,15 +34,8 @@ class EchoServer {
   /// client reusing the connection.
   explicit EchoServer(bool drop_second = false) : drop_second_(drop_second) {
     signal(SIGPIPE, SIG_IGN);
-    listen_fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
-    listen(listen_fd_, 8);
+    listen_fd_ = testing::ListenOnLoopback(8, &port_);
+    EXPECT_GE(listen_fd_, 0) << std::strerror(errno);
     thread_ = std::thread([this] { Serve(); });
   }
   ~EchoServer() {

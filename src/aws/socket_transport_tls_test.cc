@@ -9,7 +9,9 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <mutex>
 #include <thread>
@@ -20,6 +22,7 @@
 #include "aws/socket_transport.h"
 #include "core/clock.h"
 #include "devenv/moto.h"
+#include "support/loopback.h"
 
 namespace ohfp::aws {
 namespace {
@@ -31,15 +34,8 @@ namespace fs = std::filesystem;
 class TunnelProxy {
  public:
   TunnelProxy() {
-    listen_fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
-    listen(listen_fd_, 4);
+    listen_fd_ = testing::ListenOnLoopback(4, &port_);
+    EXPECT_GE(listen_fd_, 0) << std::strerror(errno);
     thread_ = std::thread([this] { Serve(); });
   }
   ~TunnelProxy() {

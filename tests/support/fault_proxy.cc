@@ -14,6 +14,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include "support/loopback.h"
+
 namespace ohfp::testsupport {
 namespace {
 
@@ -292,20 +294,12 @@ std::unique_ptr<FaultProxy> FaultProxy::Start(int upstream_port, uint64_t seed) 
   proxy->random_.seed(seed);
   if (::pipe2(proxy->wake_, O_CLOEXEC) != 0) return nullptr;
 
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;  // the kernel picks a free port
-  socklen_t len = sizeof addr;
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::listen(fd, 128) != 0 || ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+  int fd = testing::ListenOnLoopback(128, &proxy->port_);
+  if (fd < 0) {
     std::fprintf(stderr, "fault proxy: cannot listen: %s\n", std::strerror(errno));
-    if (fd >= 0) ::close(fd);
     return nullptr;
   }
   proxy->listen_fd_ = fd;
-  proxy->port_ = ntohs(addr.sin_port);
   proxy->acceptor_ = std::thread([p = proxy.get()] { p->AcceptLoop(); });
   return proxy;
 }
