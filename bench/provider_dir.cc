@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 
@@ -77,6 +78,8 @@ ProviderDir::ProviderDir(std::string root, const devenv::MotoServer& moto,
 
   WriteFile(root_ + "/floor.sh", "#!/bin/sh\nexec /bin/true \"$@\"\n", fs::perms::owner_all);
 
+  HoldStrayCheck(true);
+
   env_ = {{"HF_PROVIDER_NAME", "awsinst"},          {"HF_PROVIDER_CONFDIR", conf},
           {"HF_PROVIDER_WORKDIR", root_ + "/work"}, {"HF_PROVIDER_LOGDIR", root_ + "/logs"},
           {"OHFP_BIN", binary_dir_ + "/ohfp"},      {"AWS_EC2_METADATA_DISABLED", "true"}};
@@ -92,6 +95,20 @@ StoreOptions ProviderDir::store_options() const {
   o.type = store_type_;
   o.path = root_ + "/work/data/" + (store_type_ == "json" ? "request_database.json" : "ohfp.db");
   return o;
+}
+
+void ProviderDir::HoldStrayCheck(bool hold) {
+  // ohfp claims the check through reconcile.stamp beside the store
+  // (ClaimPeriodicRun in src/cli/app.cc): a used stamp touched less than
+  // 600 s ago holds it. A modification time a day ahead holds it for the
+  // whole run.
+  const fs::path stamp = fs::path(store_options().path).parent_path() / "reconcile.stamp";
+  if (!hold) {
+    fs::remove(stamp);
+    return;
+  }
+  WriteFile(stamp.string(), "x", fs::perms::owner_read | fs::perms::owner_write);
+  fs::last_write_time(stamp, fs::file_time_type::clock::now() + std::chrono::hours(24));
 }
 
 std::string ProviderDir::InputFile(const json& input) {

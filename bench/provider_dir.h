@@ -50,6 +50,12 @@ class ProviderDir {
   ProcessSpec Profiled(const std::string& verb, const nlohmann::json& input,
                        const std::string& profile_path);
 
+  /// Whether the next Host Factory status poll may run the periodic stray
+  /// check (once per 600 s per store, after its answer). Held from the
+  /// start, so measured polls are the ones Host Factory makes every ~30 s;
+  /// released, the next poll runs it and holds it again.
+  void HoldStrayCheck(bool hold);
+
   /// The store ohfp uses here, to fill or reset it directly.
   StoreOptions store_options() const;
   const std::string& root() const { return root_; }

@@ -181,6 +181,27 @@ void BenchScale(const BenchOptions& options, MotoFixture& moto, Report* report) 
                            Check(moto.raw->DescribeInstances(MachineIds(one)), "raw Describe"));
       }
       report->AddRow(std::move(mixed));
+
+      // Once every 600 s per store a poll, after its answer, also looks for
+      // instances no request owns: one DescribeInstances by tag filter per
+      // 1,000 instances in the region. Measured once, on a first poll.
+      Row check = MakeRow("scale", "getRequestStatus.sh " + label + " + stray check");
+      check.floor_name = "script exec /bin/true + raw DescribeInstances of all ids";
+      const int in_region = (static_cast<int>(launched.size()) + 999) / 1000;
+      check.extra = {{"requests", p.requests},
+                     {"machines", p.requests * p.machines},
+                     {"aws_call_bound", bound + in_region},
+                     {"aws_call_rule", "machines / 1000 + instances in moto / 1000"}};
+      Check(store->Commit(state), "resetting the scale store");
+      dir.HoldStrayCheck(false);
+      OhfpRun run = RunOhfp(dir.Script("getRequestStatus", input), check.name);
+      dir.HoldStrayCheck(true);
+      CheckAnswered(run.answer, state.requests.size(), check.name);
+      Record(run, &check);
+      ProcessCost exec_floor = MeasureProcess(dir.FloorScript(input));
+      check.floor_ms.Add(exec_floor.wall_ms +
+                         Check(moto.raw->DescribeInstances(ids), "raw DescribeInstances"));
+      report->AddRow(std::move(check));
     }
   }
 }

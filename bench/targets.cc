@@ -61,7 +61,8 @@ void ScaleTargets(Report* report) {
   }
   for (const Row& row : report->rows()) {
     if (row.section != "scale" || !row.extra.contains("aws_call_bound")) continue;
-    report->AddTarget(row.name + ": AWS calls (limit: machines / 1000)", row.aws_calls.Max(),
+    const std::string rule = row.extra.value("aws_call_rule", "machines / 1000");
+    report->AddTarget(row.name + ": AWS calls (limit: " + rule + ")", row.aws_calls.Max(),
                       row.extra["aws_call_bound"].get<double>(), "calls");
   }
   for (int machines : {1, 10}) {

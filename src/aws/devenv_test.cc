@@ -57,6 +57,14 @@ TEST(DevenvTest, StartWritesEnvironmentAndStopEndsMoto) {
 
   RunResult started = RunProcess({kDevenv, "start", "--dir", dir}, {}, "", 60000);
   ASSERT_EQ(started.exit_code, 0) << started.stderr_text;
+  // A failed assertion below must not leave moto running.
+  struct StopOnExit {
+    std::string dir;
+    ~StopOnExit() {
+      RunProcess({kDevenv, "stop", "--dir", dir}, {}, "", 30000);
+      std::filesystem::remove_all(dir);
+    }
+  } stop_on_exit{dir};
   EXPECT_TRUE(started.stdout_text.empty());
   EXPECT_NE(started.stderr_text.find("moto_server pid"), std::string::npos);
 
@@ -100,7 +108,6 @@ TEST(DevenvTest, StartWritesEnvironmentAndStopEndsMoto) {
   RunResult stopped = RunProcess({kDevenv, "stop", "--dir", dir}, {}, "", 30000);
   EXPECT_EQ(stopped.exit_code, 0) << stopped.stderr_text;
   EXPECT_FALSE(Answers(env["AWS_ENDPOINT_URL"]));
-  std::filesystem::remove_all(dir);
 }
 
 TEST(DevenvTest, UsageErrors) {
