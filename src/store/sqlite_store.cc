@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <iterator>
 #include <set>
 #include <thread>
 #include <tuple>
@@ -15,7 +16,6 @@
 namespace ohfp {
 namespace {
 
-constexpr int kSchemaVersion = 1;
 // WAL pages after which a commit also checkpoints, and how long that
 // checkpoint may wait for readers and writers before leaving it to a later
 // commit.
@@ -89,6 +89,17 @@ CREATE INDEX machines_live ON machines (machine_id)
 CREATE INDEX machines_held ON machines (request_id)
   WHERE state NOT IN ('terminated', 'shutting-down') AND return_request_id = '';
 )sql";
+
+// The schema as steps, one per version: a new store runs them all, an older
+// one those past its version, in the transaction that sets the version.
+constexpr const char* kSchemaSteps[] = {
+    kSchemaV1,
+    // Version 2: no query looks machines up by state or template alone, and
+    // every index is one more page each machine change writes to the WAL
+    // and one more statement every process parses when it opens the store.
+    "DROP INDEX machines_state; DROP INDEX machines_template;",
+};
+constexpr int kSchemaVersion = static_cast<int>(std::size(kSchemaSteps));
 
 constexpr const char* kRequestColumns =
     "request_id, kind, template_id, provider_api, machine_count, state, message, "
@@ -388,8 +399,10 @@ Status SqliteStore::MigrateSchema() {
                            std::to_string(version) + ", newer than this ohfp (" +
                            std::to_string(kSchemaVersion) + ")");
   }
-  if (version == 0) {
-    OHFP_RETURN_IF_ERROR(Exec(kSchemaV1));
+  if (version < kSchemaVersion) {
+    for (int step = version; step < kSchemaVersion; ++step) {
+      OHFP_RETURN_IF_ERROR(Exec(kSchemaSteps[step]));
+    }
     std::string set = "PRAGMA user_version=" + std::to_string(kSchemaVersion);
     OHFP_RETURN_IF_ERROR(Exec(set.c_str()));
   }

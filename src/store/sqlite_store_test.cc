@@ -7,6 +7,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
+#include <utility>
 
 #include <gtest/gtest.h>
 
@@ -119,6 +121,59 @@ TEST(SqliteStoreTest, RefusesAFileThatIsNotADatabase) {
   auto store = OpenStore(o);
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(store.status().code(), ErrorCode::kStorageError);
+}
+
+// The names of the indexes the store at `path` holds, and its user_version.
+std::pair<std::set<std::string>, int> IndexesAndVersion(const std::string& path) {
+  std::set<std::string> names;
+  int version = -1;
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  sqlite3_prepare_v2(db, "SELECT name FROM sqlite_schema WHERE type = 'index'", -1, &stmt, nullptr);
+  while (sqlite3_step(stmt) == SQLITE_ROW) {
+    names.insert(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)));
+  }
+  sqlite3_finalize(stmt);
+  sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt, nullptr);
+  if (sqlite3_step(stmt) == SQLITE_ROW) version = sqlite3_column_int(stmt, 0);
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return {names, version};
+}
+
+TEST(SqliteStoreTest, MigratesAVersionOneStore) {
+  ScratchDir dir;
+  StoreOptions o = FileStoreOptions("sqlite", dir.path());
+  {
+    auto store = OpenSqlite(dir.path());
+    ASSERT_NE(store, nullptr);
+    Populate(*store, 3);
+  }
+  auto [fresh, fresh_version] = IndexesAndVersion(o.path);
+  EXPECT_EQ(fresh_version, 2);
+  EXPECT_EQ(fresh.count("machines_state") + fresh.count("machines_template"), 0u);
+  EXPECT_EQ(fresh.count("machines_held"), 1u);
+
+  // Put back what version 1 had, as an older ohfp left it.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(o.path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "CREATE INDEX machines_state ON machines (state);"
+                         "CREATE INDEX machines_template ON machines (template_id);"
+                         "PRAGMA user_version=1",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+
+  auto store = OpenSqlite(dir.path());
+  ASSERT_NE(store, nullptr);
+  auto [migrated, version] = IndexesAndVersion(o.path);
+  EXPECT_EQ(version, 2);
+  EXPECT_EQ(migrated, fresh);
+  EXPECT_EQ(store->GetRequests({"req-live-0", "req-old-100002"})->size(), 2u);
+  EXPECT_EQ(store->ListLiveMachines()->size(), 10u);
+  EXPECT_EQ(*store->HeldCount("t"), 15);
 }
 
 TEST(SqliteStoreTest, RefusesANewerSchema) {
