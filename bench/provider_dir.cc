@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "store/store_files.h"
+
 namespace ohfp::bench {
 namespace {
 
@@ -98,11 +100,10 @@ StoreOptions ProviderDir::store_options() const {
 }
 
 void ProviderDir::HoldStrayCheck(bool hold) {
-  // ohfp claims the check through reconcile.stamp beside the store
-  // (ClaimPeriodicRun in src/cli/app.cc): a used stamp touched less than
-  // 600 s ago holds it. A modification time a day ahead holds it for the
-  // whole run.
-  const fs::path stamp = fs::path(store_options().path).parent_path() / "reconcile.stamp";
+  // ohfp claims the check through its stamp (ClaimPeriodicRun in
+  // src/cli/app.cc): a used stamp touched less than 600 s ago holds it. A
+  // modification time a day ahead holds it for the whole run.
+  const fs::path stamp = ReconcileStampPath(store_options().path);
   if (!hold) {
     fs::remove(stamp);
     return;

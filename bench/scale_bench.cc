@@ -85,6 +85,23 @@ void CheckAnswered(const json& answer, size_t expected, const std::string& what)
   }
 }
 
+/// One measured poll: `reset` is put back into the store, the status script
+/// names every request of `input` (`named` of them), and its floor is the
+/// script floor plus one raw DescribeInstances of `floor_ids`. Returns the
+/// raw DescribeInstances time.
+double MeasurePoll(ProviderDir& dir, Store& store, MotoFixture& moto, const StoreChange& reset,
+                   const json& input, size_t named, const std::vector<std::string>& floor_ids,
+                   Row* row) {
+  Check(store.Commit(reset), "resetting the scale store");
+  OhfpRun run = RunOhfp(dir.Script("getRequestStatus", input), row->name);
+  CheckAnswered(run.answer, named, row->name);
+  Record(run, row);
+  ProcessCost exec_floor = MeasureProcess(dir.FloorScript(input));
+  double raw = Check(moto.raw->DescribeInstances(floor_ids), "raw DescribeInstances");
+  row->floor_ms.Add(exec_floor.wall_ms + raw);
+  return raw;
+}
+
 int RepsFor(const BenchOptions& options, int machines) {
   // Moto renders ~5 ms per instance described, so a poll of 10,000 machines
   // takes about a minute, and so does its floor: few repetitions there.
@@ -151,14 +168,7 @@ void BenchScale(const BenchOptions& options, MotoFixture& moto, Report* report) 
                  {"aws_call_bound", bound}};
     Samples raw_only;
     for (int rep = 0; rep < RepsFor(options, p.requests * p.machines); ++rep) {
-      Check(store->Commit(state), "resetting the scale store");
-      OhfpRun run = RunOhfp(dir.Script("getRequestStatus", input), row.name);
-      CheckAnswered(run.answer, state.requests.size(), row.name);
-      Record(run, &row);
-      ProcessCost exec_floor = MeasureProcess(dir.FloorScript(input));
-      double raw = Check(moto.raw->DescribeInstances(ids), "raw DescribeInstances");
-      raw_only.Add(raw);
-      row.floor_ms.Add(exec_floor.wall_ms + raw);
+      raw_only.Add(MeasurePoll(dir, *store, moto, state, input, state.requests.size(), ids, &row));
     }
     row.extra["raw_describe_ms_p50"] = raw_only.Median();
     report->AddRow(std::move(row));
@@ -172,13 +182,7 @@ void BenchScale(const BenchOptions& options, MotoFixture& moto, Report* report) 
       mixed.extra = {{"requests", p.requests}, {"outstanding", 1}, {"aws_call_bound", 1}};
       StoreChange one = Outstanding("req-scale-", 1, 1, launched, now);
       for (int rep = 0; rep < RepsFor(options, 100); ++rep) {
-        Check(store->Commit(one), "resetting one request");
-        OhfpRun run = RunOhfp(dir.Script("getRequestStatus", input), mixed.name);
-        CheckAnswered(run.answer, state.requests.size(), mixed.name);
-        Record(run, &mixed);
-        ProcessCost exec_floor = MeasureProcess(dir.FloorScript(input));
-        mixed.floor_ms.Add(exec_floor.wall_ms +
-                           Check(moto.raw->DescribeInstances(MachineIds(one)), "raw Describe"));
+        MeasurePoll(dir, *store, moto, one, input, state.requests.size(), MachineIds(one), &mixed);
       }
       report->AddRow(std::move(mixed));
 
@@ -192,15 +196,9 @@ void BenchScale(const BenchOptions& options, MotoFixture& moto, Report* report) 
                      {"machines", p.requests * p.machines},
                      {"aws_call_bound", bound + in_region},
                      {"aws_call_rule", "machines / 1000 + instances in moto / 1000"}};
-      Check(store->Commit(state), "resetting the scale store");
       dir.HoldStrayCheck(false);
-      OhfpRun run = RunOhfp(dir.Script("getRequestStatus", input), check.name);
+      MeasurePoll(dir, *store, moto, state, input, state.requests.size(), ids, &check);
       dir.HoldStrayCheck(true);
-      CheckAnswered(run.answer, state.requests.size(), check.name);
-      Record(run, &check);
-      ProcessCost exec_floor = MeasureProcess(dir.FloorScript(input));
-      check.floor_ms.Add(exec_floor.wall_ms +
-                         Check(moto.raw->DescribeInstances(ids), "raw DescribeInstances"));
       report->AddRow(std::move(check));
     }
   }

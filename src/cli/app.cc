@@ -31,6 +31,7 @@
 #include "provider/aws_session.h"
 #include "service/service.h"
 #include "store/store.h"
+#include "store/store_files.h"
 
 namespace ohfp {
 
@@ -191,13 +192,6 @@ bool ClaimPeriodicRun(const std::string& stamp, int64_t every_sec) {
   return won;
 }
 
-/// The reconcile stamp lives beside the store's file.
-std::string StampPath(const std::string& store_path) {
-  size_t slash = store_path.rfind('/');
-  std::string dir = slash == std::string::npos ? "." : store_path.substr(0, slash);
-  return dir + "/reconcile.stamp";
-}
-
 struct Stats {
   int64_t start_ms = 0;
   int64_t start_us = 0;
@@ -301,7 +295,7 @@ int RunVerb(Verb verb, const Options& o, const Clock& clock, Stats* stats) {
 
   int code = Dispatch(verb, o, *command, service, out, clock);
   if (verb == Verb::kGetRequestStatus && o.hostfactory && code == 0 &&
-      ClaimPeriodicRun(StampPath(config->storage.path), kReconcileEverySec)) {
+      ClaimPeriodicRun(ReconcileStampPath(config->storage.path), kReconcileEverySec)) {
     // After the answer is written and flushed, so a failure here cannot
     // change it; the process (and so the script) still ends only after it:
     // one DescribeInstances per 1,000 tagged instances, every 600 s. Strays

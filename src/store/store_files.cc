@@ -38,6 +38,10 @@ std::string DirectoryOf(const std::string& path) {
   return path.substr(0, slash);
 }
 
+std::string ReconcileStampPath(const std::string& store_path) {
+  return DirectoryOf(store_path) + "/reconcile.stamp";
+}
+
 Status EnsureParentDirectory(const std::string& path) {
   std::string dir = DirectoryOf(path);
   struct stat st;

@@ -17,6 +17,10 @@ Status CreateFileIfMissing(const std::string& path);
 /// The directory part of `path` ("." when it has none).
 std::string DirectoryOf(const std::string& path);
 
+/// The stamp beside the store at `store_path` that spaces out the periodic
+/// stray-instance check a Host Factory status poll runs (src/cli/app.cc).
+std::string ReconcileStampPath(const std::string& store_path);
+
 /// Flushes the directory `dir` so that a rename inside it survives power loss.
 Status SyncDirectory(const std::string& dir);
 
