@@ -87,7 +87,31 @@ void AwsClient::set_retry_config(const RetryConfig& config) {
   retry_config_ = config;
   retry_config_.max_attempts = std::max(1, retry_config_.max_attempts);
   options_.max_attempts = retry_config_.max_attempts;
-  quota_ = RetryQuota(retry_config_);
+  quota_.Reset(retry_config_);
+}
+
+ClientStats AwsClient::stats() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return stats_;
+}
+
+void AwsClient::Count(int64_t ClientStats::*field, int64_t amount) {
+  std::lock_guard<std::mutex> lock(mu_);
+  stats_.*field += amount;
+}
+
+int64_t AwsClient::ExchangeStarts() {
+  int64_t now = clock_->MonotonicMicros();
+  std::lock_guard<std::mutex> lock(mu_);
+  if (in_flight_++ == 0) waiting_since_us_ = now;
+  return now;
+}
+
+int64_t AwsClient::ExchangeEnds() {
+  int64_t now = clock_->MonotonicMicros();
+  std::lock_guard<std::mutex> lock(mu_);
+  if (--in_flight_ == 0) stats_.http_micros += now - waiting_since_us_;
+  return now;
 }
 
 std::string AwsClient::EndpointFor(const std::string& service) const {
@@ -162,7 +186,7 @@ Status AwsClient::AttemptError(const std::string& service, const std::string& ac
 Result<HttpResponse> AwsClient::Call(const std::string& service, const std::string& action,
                                      const Headers& extra_headers, const std::string& body,
                                      RetryPolicy policy) {
-  ++stats_.calls;
+  Count(&ClientStats::calls, 1);
   Result<Endpoint> endpoint =
       ResolveEndpoint(service, options_.region, options_.endpoint_url, env_);
   if (!endpoint.ok()) return endpoint.status();
@@ -190,7 +214,10 @@ Result<HttpResponse> AwsClient::Call(const std::string& service, const std::stri
       return s;
     }
 
-    Result<Credentials> credentials = credentials_->Get();
+    Result<Credentials> credentials = [&] {
+      std::lock_guard<std::mutex> lock(mu_);
+      return credentials_->Get();
+    }();
     if (!credentials.ok()) return credentials.status();
 
     HttpRequest request;
@@ -213,14 +240,12 @@ Result<HttpResponse> AwsClient::Call(const std::string& service, const std::stri
                            "cannot sign " + service + " " + action + ": " + signed_ok.message());
     }
 
-    ++stats_.attempts;
+    Count(&ClientStats::attempts, 1);
     spdlog::trace("aws {} {} attempt {}: {} ({} bytes)", service, action, attempt,
                   HeadersForLog(request.headers), request.body.size());
-    int64_t started = clock_->MonotonicMicros();
+    int64_t started = ExchangeStarts();
     Result<HttpResponse> response = transport_->Send(request);
-    int64_t took_us = clock_->MonotonicMicros() - started;
-    int64_t took = took_us / 1000;
-    stats_.http_micros += took_us;
+    int64_t took = (ExchangeEnds() - started) / 1000;
 
     if (response.ok() && response->status >= 200 && response->status < 300) {
       spdlog::debug("aws {} {} attempt {}: HTTP {} in {} ms", service, action, attempt,
@@ -253,7 +278,7 @@ Result<HttpResponse> AwsClient::Call(const std::string& service, const std::stri
       if (decision.reason == StopReason::kDeadline) details["deadline_exceeded"] = true;
       return last_error;
     }
-    ++stats_.retries;
+    Count(&ClientStats::retries, 1);
     sleep_(decision.delay_ms);
   }
 }

@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -68,7 +69,7 @@ struct ClientStats {
   int64_t calls = 0;     // logical calls
   int64_t attempts = 0;  // HTTP exchanges, retries included
   int64_t retries = 0;
-  int64_t http_micros = 0;  // time spent inside HttpTransport::Send
+  int64_t http_micros = 0;  // time with at least one HttpTransport::Send under way
 };
 
 /// AWS errors come back as a Status (kProviderError) whose details hold
@@ -97,7 +98,7 @@ class AwsClient {
   /// The endpoint URL used for `service` (resolution of section 4.3).
   std::string EndpointFor(const std::string& service) const;
 
-  const ClientStats& stats() const { return stats_; }
+  ClientStats stats() const;
   const ClientOptions& options() const { return options_; }
   void set_deadline_ms(int64_t deadline_ms) { options_.deadline_ms = deadline_ms; }
 
@@ -119,6 +120,15 @@ class AwsClient {
   Result<HttpResponse> Call(const std::string& service, const std::string& action,
                             const Headers& extra_headers, const std::string& body,
                             RetryPolicy policy);
+  /// Adds `amount` to one of the statistics.
+  void Count(int64_t ClientStats::*field, int64_t amount);
+
+  /// Mark an HTTP exchange's start and end, and return the time (µs). The
+  /// statistics count the time some exchange is under way once, however
+  /// many run side by side.
+  int64_t ExchangeStarts();
+  int64_t ExchangeEnds();
+
   /// The Status for a failed attempt (AWS error or transport failure).
   Status AttemptError(const std::string& service, const std::string& action,
                       const Result<HttpResponse>& response, FailureKind* kind,
@@ -129,7 +139,14 @@ class AwsClient {
   CredentialsProvider* credentials_;
   const Clock* clock_;
   std::map<std::string, std::string> env_;
+  // Calls may run on several threads at once (Ec2Client sends the pages of
+  // a large DescribeInstances side by side): mu_ guards the statistics and
+  // the credentials provider, the retry quota guards itself, and the
+  // transport must be safe to share (SocketTransport is).
+  mutable std::mutex mu_;
   ClientStats stats_;
+  int in_flight_ = 0;             // exchanges under way
+  int64_t waiting_since_us_ = 0;  // when in_flight_ last rose from 0
   std::function<void(int64_t)> sleep_;
   std::function<double()> random01_;
   RetryConfig retry_config_;

@@ -2,6 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
 #include "aws/credentials.h"
 #include "aws/endpoints.h"
 #include "aws/form.h"
@@ -265,6 +271,52 @@ TEST_F(AwsClientTest, SlowAttemptsUseUpTheDeadline) {
   EXPECT_EQ(transport_.requests()[1].timeout_ms, 3000 - 2025);
   EXPECT_EQ(r.status().details()["deadline_exceeded"], true);
   EXPECT_EQ(client->stats().http_micros, 4000 * 1000);
+}
+
+// Two calls from two threads, each answered once both are under way; the
+// clock moves 100 ms while they overlap.
+TEST(AwsClientConcurrencyTest, TimeWaitingOnAwsCountsOverlappingCallsOnce) {
+  struct SharedClock : Clock {
+    int64_t NowSeconds() const override { return 1764547200; }
+    int64_t MonotonicMillis() const override { return mono_ms; }
+    std::atomic<int64_t> mono_ms{100000};
+  } clock;
+  struct BothAtOnce : HttpTransport {
+    Result<HttpResponse> Send(const HttpRequest&) override {
+      std::unique_lock<std::mutex> lock(mu);
+      if (++arrived == 2) {
+        clock->mono_ms += 100;
+        cv.notify_all();
+      } else if (!cv.wait_for(lock, std::chrono::seconds(10), [this] { return arrived >= 2; })) {
+        return MakeResponse(400,
+                            "<Response><Errors><Error><Code>NotTogether</Code></Error>"
+                            "</Errors></Response>");
+      }
+      return MakeResponse(200, "<DescribeInstancesResponse/>");
+    }
+    SharedClock* clock = nullptr;
+    std::mutex mu;
+    std::condition_variable cv;
+    int arrived = 0;
+  } transport;
+  transport.clock = &clock;
+  StaticCredentials credentials(Credentials{"AKIDTEST", kSecret, "", 0});
+  ClientOptions options;
+  options.region = "us-west-2";
+  options.endpoint_url = "http://127.0.0.1:5123";
+  AwsClient client(options, &transport, &credentials, &clock);
+
+  Result<std::string> first = std::string();
+  std::thread other(
+      [&] { first = client.CallQuery("ec2", "DescribeInstances", "2016-11-15", {}); });
+  Result<std::string> second = client.CallQuery("ec2", "DescribeInstances", "2016-11-15", {});
+  other.join();
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  ClientStats stats = client.stats();
+  EXPECT_EQ(stats.calls, 2);
+  EXPECT_EQ(stats.attempts, 2);
+  EXPECT_EQ(stats.http_micros, 100 * 1000);  // not 200 ms: the waits overlapped
 }
 
 TEST_F(AwsClientTest, HtmlServerErrorIsARetryableInternalError) {

@@ -61,10 +61,22 @@ int64_t BackoffDelayMs(const RetryConfig& config, FailureKind kind, int attempt,
 RetryQuota::RetryQuota(const RetryConfig& config)
     : config_(config), available_(config.initial_quota) {}
 
+void RetryQuota::Reset(const RetryConfig& config) {
+  std::lock_guard<std::mutex> lock(mu_);
+  config_ = config;
+  available_ = config.initial_quota;
+}
+
+int RetryQuota::available() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return available_;
+}
+
 bool RetryQuota::Acquire(FailureKind kind, int* cost) {
   int c = kind == FailureKind::kThrottling ? config_.throttling_retry_cost
           : kind == FailureKind::kTimeout  ? config_.timeout_retry_cost
                                            : config_.retry_cost;
+  std::lock_guard<std::mutex> lock(mu_);
   if (c > available_) return false;
   available_ -= c;
   *cost = c;
@@ -72,6 +84,7 @@ bool RetryQuota::Acquire(FailureKind kind, int* cost) {
 }
 
 void RetryQuota::Release(int retry_cost) {
+  std::lock_guard<std::mutex> lock(mu_);
   available_ += retry_cost > 0 ? retry_cost : config_.success_refill;
   available_ = std::min(available_, config_.initial_quota);
 }

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <string>
 
 namespace ohfp::aws {
@@ -57,10 +58,13 @@ class RetryQuota {
   /// success refill when `retry_cost` is 0; never above the initial level.
   void Release(int retry_cost);
 
-  int available() const { return available_; }
+  int available() const;
+  /// Starts over with `config` and a full bucket.
+  void Reset(const RetryConfig& config);
 
  private:
   RetryConfig config_;
+  mutable std::mutex mu_;  // the client's calls may run on several threads
   int available_;
 };
 

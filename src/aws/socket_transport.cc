@@ -70,6 +70,7 @@ SocketTransport::SocketTransport(TransportOptions options) : options_(std::move(
 SocketTransport::~SocketTransport() = default;
 
 Result<std::shared_ptr<TlsContext>> SocketTransport::Tls() {
+  std::lock_guard<std::mutex> lock(mu_);
   if (tls_ == nullptr) {
     Result<std::shared_ptr<TlsContext>> made = TlsContext::Create(options_.ca_bundle);
     if (!made.ok()) return made.status();
@@ -130,8 +131,25 @@ Result<std::unique_ptr<HttpConnection>> SocketTransport::Connect(const std::stri
   return connection;
 }
 
-Result<HttpResponse> SocketTransport::Send(const HttpRequest& request) {
+std::unique_ptr<HttpConnection> SocketTransport::TakeIdle(const std::string& endpoint) {
   std::lock_guard<std::mutex> lock(mu_);
+  for (size_t i = idle_.size(); i-- > 0;) {
+    if (idle_[i].first != endpoint) continue;
+    std::unique_ptr<HttpConnection> connection = std::move(idle_[i].second);
+    idle_.erase(idle_.begin() + static_cast<std::ptrdiff_t>(i));
+    if (connection->IdleAndOpen()) return connection;
+  }
+  return nullptr;
+}
+
+void SocketTransport::PutIdle(const std::string& endpoint,
+                              std::unique_ptr<HttpConnection> connection) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (idle_.size() >= kMaxIdle) idle_.erase(idle_.begin());
+  idle_.emplace_back(endpoint, std::move(connection));
+}
+
+Result<HttpResponse> SocketTransport::Send(const HttpRequest& request) {
   auto start = std::chrono::steady_clock::now();
   Deadline deadline = start + std::chrono::milliseconds(std::max<int64_t>(1, request.timeout_ms));
   Deadline connect_deadline =
@@ -152,13 +170,9 @@ Result<HttpResponse> SocketTransport::Send(const HttpRequest& request) {
   // closed before any answer arrived, so the server cannot have acted on
   // the request.
   for (int attempt = 0;; ++attempt) {
-    std::unique_ptr<HttpConnection> connection;
-    bool reused = false;
-    if (idle_ != nullptr && idle_endpoint_ == endpoint && idle_->IdleAndOpen()) {
-      connection = std::move(idle_);
-      reused = true;
-    } else {
-      idle_.reset();
+    std::unique_ptr<HttpConnection> connection = attempt == 0 ? TakeIdle(endpoint) : nullptr;
+    bool reused = connection != nullptr;
+    if (!reused) {
       Result<std::unique_ptr<HttpConnection>> opened =
           Connect(url->scheme, url->host, port, connect_deadline);
       if (!opened.ok()) return opened.status();
@@ -172,10 +186,7 @@ Result<HttpResponse> SocketTransport::Send(const HttpRequest& request) {
                                                          deadline, &started, &keep_alive)
                                             : Result<HttpResponse>(sent);
     if (answer.ok()) {
-      if (keep_alive) {
-        idle_ = std::move(connection);
-        idle_endpoint_ = endpoint;
-      }
+      if (keep_alive) PutIdle(endpoint, std::move(connection));
       return answer;
     }
     bool stale = reused && !started && answer.status().details().value("transport", "") == "io";

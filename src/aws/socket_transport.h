@@ -1,18 +1,21 @@
 // The production HttpTransport: HTTP/1.1 over our own sockets, with TLS from
-// OpenSSL's libssl for https endpoints. One idle connection is kept, so
-// consecutive calls to the same endpoint in one process reuse it (and its
-// TLS session).
+// OpenSSL's libssl for https endpoints. Idle connections are kept (a few),
+// so later calls to the same endpoint in one process reuse them (and their
+// TLS sessions), and calls from several threads go out side by side, each
+// on its own connection.
 //
 // Why not libcurl: loading it and the ~25 libraries it links costs each
 // process about 13 million instructions, some 40% of a whole
 // requestMachines call, and Host Factory starts a process for every call.
-// The AWS APIs need a small part of HTTP/1.1: one request at a time,
-// answers framed by Content-Length or chunks.
+// The AWS APIs need a small part of HTTP/1.1: one request at a time on a
+// connection, answers framed by Content-Length or chunks.
 #pragma once
 
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "aws/http_connection.h"
 #include "aws/http_transport.h"
@@ -36,7 +39,8 @@ class SocketTransport : public HttpTransport {
   SocketTransport& operator=(const SocketTransport&) = delete;
 
   /// Sends `request` within its timeouts; safe to call from several threads
-  /// (calls are serialized). Headers go out exactly as given, plus Host when
+  /// at once (each exchange has a connection to itself). Headers go out
+  /// exactly as given, plus Host when
   /// absent and Content-Length when there is a body; answer header names
   /// come back lower-cased. A kept-alive connection that turns out to be
   /// closed before any answer byte arrives is replaced once.
@@ -48,12 +52,18 @@ class SocketTransport : public HttpTransport {
                                                   Deadline deadline);
   Status OpenTunnel(HttpConnection* proxy, const std::string& authority, Deadline deadline);
   Result<std::shared_ptr<TlsContext>> Tls();
+  // An idle connection to `endpoint` that is still open, or null.
+  std::unique_ptr<HttpConnection> TakeIdle(const std::string& endpoint);
+  void PutIdle(const std::string& endpoint, std::unique_ptr<HttpConnection> connection);
+
+  /// Idle connections kept at most; more are closed when their call ends.
+  static constexpr size_t kMaxIdle = 8;
 
   TransportOptions options_;
-  std::mutex mu_;
+  std::mutex mu_;  // guards tls_ and idle_; never held during I/O
   std::shared_ptr<TlsContext> tls_;
-  std::unique_ptr<HttpConnection> idle_;
-  std::string idle_endpoint_;  // "scheme://host:port" of idle_
+  // (endpoint "scheme://host:port", connection), the most recent last.
+  std::vector<std::pair<std::string, std::unique_ptr<HttpConnection>>> idle_;
 };
 
 }  // namespace ohfp::aws

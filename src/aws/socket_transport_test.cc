@@ -13,9 +13,11 @@
 #include <cctype>
 #include <cerrno>
 #include <chrono>
+#include <condition_variable>
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -25,8 +27,9 @@
 namespace ohfp::aws {
 namespace {
 
-// A one-thread loopback HTTP/1.1 server that echoes what it received and
-// keeps connections open, so that reuse is visible.
+// A loopback HTTP/1.1 server that echoes what it received and keeps
+// connections open, so that reuse is visible; each connection is served by
+// a thread of its own.
 class EchoServer {
  public:
   /// `drop_second`: a connection's second request is read and then the
@@ -41,6 +44,7 @@ class EchoServer {
   ~EchoServer() {
     stop_ = true;
     thread_.join();
+    for (std::thread& t : connections_) t.join();
     close(listen_fd_);
   }
   std::string url(const std::string& path) const {
@@ -68,10 +72,12 @@ class EchoServer {
       socklen_t len = sizeof peer;
       int fd = accept4(listen_fd_, reinterpret_cast<sockaddr*>(&peer), &len, SOCK_CLOEXEC);
       if (fd < 0) continue;
-      int served = 0;
-      while (HandleOne(fd, ntohs(peer.sin_port), ++served)) {
-      }
-      close(fd);
+      connections_.emplace_back([this, fd, port = ntohs(peer.sin_port)] {
+        int served = 0;
+        while (HandleOne(fd, port, ++served)) {
+        }
+        close(fd);
+      });
     }
   }
 
@@ -115,6 +121,16 @@ class EchoServer {
     if (drop_second_ && nth == 2) return false;
     if (path == "/hangup") return false;
     if (path == "/slow") std::this_thread::sleep_for(std::chrono::milliseconds(600));
+    if (path == "/together") {
+      // Answered once two such requests are under way at the same time.
+      std::unique_lock<std::mutex> lock(mu_);
+      ++together_;
+      together_cv_.notify_all();
+      if (!together_cv_.wait_for(lock, std::chrono::seconds(10),
+                                 [this] { return together_ >= 2; })) {
+        path = "/teapot";
+      }
+    }
     if (path == "/chunked") {
       std::string answer =
           "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
@@ -144,7 +160,10 @@ class EchoServer {
   int port_ = 0;
   std::atomic<bool> stop_{false};
   std::thread thread_;
+  std::vector<std::thread> connections_;  // touched by thread_ only, then joined
   std::mutex mu_;
+  std::condition_variable together_cv_;
+  int together_ = 0;
   std::vector<int> ports_;
 };
 
@@ -203,6 +222,33 @@ TEST(SocketTransportTest, ReusesTheConnection) {
   ASSERT_EQ(server.ports().size(), 3u);
   EXPECT_EQ(server.ports()[0], server.ports()[1]);
   EXPECT_EQ(server.ports()[1], server.ports()[2]);
+}
+
+TEST(SocketTransportTest, SendsFromSeveralThreadsAtOnceAndKeepsEachConnection) {
+  EchoServer server;
+  SocketTransport transport;
+  // The server answers "/together" only while two are under way at once,
+  // so this passes only if the second Send does not wait for the first.
+  Result<HttpResponse> first = HttpResponse{};
+  std::thread other(
+      [&] { first = transport.Send(Request("GET", server.url("/together"), "127.0.0.1")); });
+  Result<HttpResponse> second =
+      transport.Send(Request("GET", server.url("/together"), "127.0.0.1"));
+  other.join();
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  EXPECT_EQ(first->status, 200);
+  EXPECT_EQ(second->status, 200);
+
+  // Both connections were kept: two more calls at once reuse them.
+  std::thread again([&] { first = transport.Send(Request("GET", server.url("/x"), "127.0.0.1")); });
+  second = transport.Send(Request("GET", server.url("/x"), "127.0.0.1"));
+  again.join();
+  ASSERT_TRUE(first.ok() && second.ok());
+  std::vector<int> ports = server.ports();
+  ASSERT_EQ(ports.size(), 4u);
+  EXPECT_NE(ports[0], ports[1]);
+  EXPECT_EQ(std::set<int>(ports.begin(), ports.end()).size(), 2u);
 }
 
 TEST(SocketTransportTest, RefusedConnectionIsAConnectFailure) {

@@ -61,6 +61,6 @@ Provider& AwsSession::provider() { return *provider_; }
 
 aws::AwsClient& AwsSession::client() { return *client_; }
 
-const aws::ClientStats& AwsSession::stats() const { return client_->stats(); }
+aws::ClientStats AwsSession::stats() const { return client_->stats(); }
 
 }  // namespace ohfp

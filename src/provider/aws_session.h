@@ -46,7 +46,7 @@ class AwsSession {
   /// The underlying client (for its deadline, or calls the provider lacks).
   aws::AwsClient& client();
   /// Call, attempt and retry counts so far.
-  const aws::ClientStats& stats() const;
+  aws::ClientStats stats() const;
 
  private:
   AwsSession();
