@@ -1,9 +1,11 @@
 #include "aws/ec2_client.h"
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <set>
 #include <string_view>
+#include <thread>
 
 #include <pugixml.hpp>
 
@@ -271,17 +273,19 @@ Result<Reservation> Ec2Client::RunInstances(const RunInstancesInput& input) {
   return ParseRunInstancesResponse(*body);
 }
 
-Status Ec2Client::CallWithKnownIds(const std::string& action, std::vector<std::string> ids,
-                                   std::string* body) {
-  assert(ids.size() <= kMaxIdsPerCall);
+Status Ec2Client::CallWithKnownIds(const std::string& action, std::vector<std::string>* ids,
+                                   const QueryParams& extra, std::string* body) {
+  assert(ids->size() <= kMaxIdsPerCall);
   body->clear();
 
-  // Each round removes at least one id, so this ends after ≤ ids.size() rounds.
-  while (!ids.empty()) {
+  // Each round removes at least one id, so this ends after ≤ ids->size() rounds.
+  while (!ids->empty()) {
     QueryParams params;
-    for (size_t i = 0; i < ids.size(); ++i) {
-      params.emplace_back("InstanceId." + std::to_string(i + 1), ids[i]);
+    params.reserve(ids->size() + extra.size());
+    for (size_t i = 0; i < ids->size(); ++i) {
+      params.emplace_back("InstanceId." + std::to_string(i + 1), (*ids)[i]);
     }
+    params.insert(params.end(), extra.begin(), extra.end());
     Result<std::string> answer = client_->CallQuery("ec2", action, kEc2ApiVersion, params);
     if (answer.ok()) {
       *body = std::move(answer).value();
@@ -292,23 +296,59 @@ Status Ec2Client::CallWithKnownIds(const std::string& action, std::vector<std::s
     if (code != kNotFound && code != kMalformed) return answer.status();
     std::vector<std::string> unknown = ParseNotFoundInstanceIds(AwsMessage(answer.status()));
     std::set<std::string> drop(unknown.begin(), unknown.end());
-    size_t before = ids.size();
-    std::erase_if(ids, [&](const std::string& id) { return drop.count(id) > 0; });
-    if (ids.size() == before) return answer.status();  // names no id we sent
+    size_t before = ids->size();
+    std::erase_if(*ids, [&](const std::string& id) { return drop.count(id) > 0; });
+    if (ids->size() == before) return answer.status();  // names no id we sent
   }
   return {};
 }
 
-Result<std::vector<Ec2Instance>> Ec2Client::DescribeInstances(
-    const std::vector<std::string>& instance_ids) {
+Result<std::vector<Ec2Instance>> Ec2Client::DescribeBatch(std::vector<std::string> ids) {
+  // EC2 answers a call naming instances in one page. Moto pages it by 100
+  // reservations and says so with a nextToken, which is followed with the
+  // same ids.
   std::vector<Ec2Instance> instances;
-  for (std::vector<std::string>& batch : Chunks(instance_ids, kMaxIdsPerCall)) {
+  std::string token;
+  do {
+    QueryParams extra;
+    if (!token.empty()) extra.emplace_back("NextToken", token);
     std::string body;
-    OHFP_RETURN_IF_ERROR(CallWithKnownIds("DescribeInstances", std::move(batch), &body));
-    if (body.empty()) continue;
+    OHFP_RETURN_IF_ERROR(CallWithKnownIds("DescribeInstances", &ids, extra, &body));
+    if (body.empty()) break;
     Result<InstancePage> page = ParseDescribeInstancesResponse(body);
     if (!page.ok()) return page.status();
     for (Ec2Instance& i : page->instances) instances.push_back(std::move(i));
+    if (!page->next_token.empty() && page->next_token == token) {
+      return Status::Provider("DescribeInstances returned the same NextToken twice");
+    }
+    token = page->next_token;
+  } while (!token.empty());
+  return instances;
+}
+
+Result<std::vector<Ec2Instance>> Ec2Client::DescribeInstances(
+    const std::vector<std::string>& instance_ids) {
+  std::vector<std::vector<std::string>> batches = Chunks(instance_ids, kMaxIdsPerCall);
+  std::vector<Result<std::vector<Ec2Instance>>> found(batches.size(), std::vector<Ec2Instance>{});
+  // Batches go out side by side, at most kMaxConcurrentCalls at a time: a
+  // poll of 10,000 machines waits for three answers in a row, not ten.
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t b = next++; b < batches.size(); b = next++) {
+      found[b] = DescribeBatch(std::move(batches[b]));
+    }
+  };
+  std::vector<std::thread> helpers;
+  for (size_t t = 1; t < std::min(batches.size(), kMaxConcurrentCalls); ++t) {
+    helpers.emplace_back(work);
+  }
+  work();
+  for (std::thread& t : helpers) t.join();
+
+  std::vector<Ec2Instance> instances;
+  for (Result<std::vector<Ec2Instance>>& batch : found) {
+    if (!batch.ok()) return batch.status();
+    for (Ec2Instance& i : *batch) instances.push_back(std::move(i));
   }
   return instances;
 }
@@ -361,7 +401,7 @@ Result<std::vector<StateChange>> Ec2Client::TerminateInstances(
   std::vector<StateChange> changes;
   for (std::vector<std::string>& batch : Chunks(instance_ids, kMaxIdsPerCall)) {
     std::string body;
-    OHFP_RETURN_IF_ERROR(CallWithKnownIds("TerminateInstances", std::move(batch), &body));
+    OHFP_RETURN_IF_ERROR(CallWithKnownIds("TerminateInstances", &batch, {}, &body));
     if (body.empty()) continue;
     Result<std::vector<StateChange>> parsed = ParseTerminateInstancesResponse(body);
     if (!parsed.ok()) return parsed.status();

@@ -91,6 +91,8 @@ struct StateChange {
 inline constexpr char kEc2ApiVersion[] = "2016-11-15";
 inline constexpr size_t kMaxIdsPerCall = 1000;
 inline constexpr size_t kMaxValuesPerFilter = 200;
+/// Calls one DescribeInstances of many ids sends at once.
+inline constexpr size_t kMaxConcurrentCalls = 4;
 
 /// The query parameters of RunInstances for `input` ("Action"/"Version" excluded).
 QueryParams RunInstancesParams(const RunInstancesInput& input);
@@ -129,9 +131,12 @@ class Ec2Client {
   /// repeated: its error says "retry_stop": "may_have_acted".
   Result<Reservation> RunInstances(const RunInstancesInput& input);
 
-  /// Describes `instance_ids` in batches of kMaxIdsPerCall. Ids EC2 does not
-  /// know (just launched and not yet visible, or long purged) are absent from
-  /// the answer instead of failing it.
+  /// Describes `instance_ids` in batches of kMaxIdsPerCall, up to
+  /// kMaxConcurrentCalls of them at once (so the client and its transport
+  /// must be safe to share between threads), in the order given. Ids EC2
+  /// does not know (just launched and not yet visible, or long purged) are
+  /// absent from the answer instead of failing it. The first batch's error,
+  /// in order, fails the whole call.
   Result<std::vector<Ec2Instance>> DescribeInstances(const std::vector<std::string>& instance_ids);
 
   /// Every instance matching all `filters`, following NextToken. Filters with
@@ -147,11 +152,15 @@ class Ec2Client {
   Result<std::string> DescribeImageRootDevice(const std::string& image_id);
 
  private:
-  // One InstanceId.N call (≤ kMaxIdsPerCall ids) of `action`, retried without
-  // the ids EC2 reports unknown. `body` receives the answer, or stays empty
-  // when no id of the batch is known.
-  Status CallWithKnownIds(const std::string& action, std::vector<std::string> ids,
-                          std::string* body);
+  // One InstanceId.N call (≤ kMaxIdsPerCall ids, plus `extra` parameters)
+  // of `action`, retried without the ids EC2 reports unknown, which are
+  // removed from `ids`. `body` receives the answer, or stays empty when no
+  // id of the batch is known.
+  Status CallWithKnownIds(const std::string& action, std::vector<std::string>* ids,
+                          const QueryParams& extra, std::string* body);
+
+  // Every page of one DescribeInstances of ≤ kMaxIdsPerCall ids.
+  Result<std::vector<Ec2Instance>> DescribeBatch(std::vector<std::string> ids);
 
   AwsClient* client_;
 };

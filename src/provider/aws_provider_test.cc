@@ -3,9 +3,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <set>
 #include <string>
 #include <utility>
@@ -94,6 +97,10 @@ class FakeAws : public aws::HttpTransport {
   bool ignore_client_token = false;  // as moto does
   bool plural_not_found = false;     // AWS style: name every unknown id at once
   size_t page_size = 1000;
+  size_t id_page_size = 0;         // instances a page of a call naming ids (moto: 100); 0 = all
+  std::string refuse_describe_of;  // a DescribeInstances naming this id is refused
+  size_t hold_until_arrivals = 0;  // each call waits (≤ 10 s) until this many have arrived
+  size_t max_in_flight = 0;        // most calls under way at once
 
   std::vector<Call> CallsOf(const std::string& action) const {
     std::vector<Call> out;
@@ -114,7 +121,11 @@ class FakeAws : public aws::HttpTransport {
     return i.id;
   }
 
+  // Safe from several threads: calls are counted as they arrive, may be
+  // held until enough have (to prove they overlap), then served one by one.
   Result<HttpResponse> Send(const HttpRequest& request) override {
+    Arrival arrival(this);
+    std::lock_guard<std::mutex> lock(mu_);
     std::string target;
     for (const auto& [k, v] : request.headers) {
       std::string lower = k;
@@ -128,13 +139,38 @@ class FakeAws : public aws::HttpTransport {
     call.action = call.params["Action"];
     calls.push_back(call);
     if (call.action == "RunInstances") return Run(call);
-    if (call.action == "DescribeInstances") return DescribeInstances(call);
+    if (call.action == "DescribeInstances") {
+      std::vector<std::string> ids = Ids(call);
+      if (std::count(ids.begin(), ids.end(), refuse_describe_of) > 0) {
+        return Error(403, "UnauthorizedOperation", "You are not authorized to do this.");
+      }
+      return DescribeInstances(call);
+    }
     if (call.action == "TerminateInstances") return Terminate(call);
     if (call.action == "DescribeImages") return DescribeImages(call);
     return Error(400, "InvalidAction", "unexpected " + call.action);
   }
 
  private:
+  class Arrival {
+   public:
+    explicit Arrival(FakeAws* fake) : fake_(fake) {
+      std::unique_lock<std::mutex> lock(fake_->flight_mu_);
+      ++fake_->arrivals_;
+      fake_->max_in_flight = std::max(fake_->max_in_flight, ++fake_->in_flight_);
+      fake_->flight_cv_.notify_all();
+      fake_->flight_cv_.wait_for(lock, std::chrono::seconds(10),
+                                 [this] { return fake_->arrivals_ >= fake_->hold_until_arrivals; });
+    }
+    ~Arrival() {
+      std::lock_guard<std::mutex> lock(fake_->flight_mu_);
+      --fake_->in_flight_;
+    }
+
+   private:
+    FakeAws* fake_;
+  };
+
   std::string NextId() {
     char buf[32];
     std::snprintf(buf, sizeof buf, "i-%017x", ++counter_);
@@ -281,7 +317,8 @@ class FakeAws : public aws::HttpTransport {
     size_t start = call.params.count("NextToken") ? std::stoul(call.params.at("NextToken")) : 0;
     size_t limit = call.params.count("MaxResults")
                        ? std::min<size_t>(page_size, std::stoul(call.params.at("MaxResults")))
-                       : matched.size();
+                   : ids.empty() || id_page_size == 0 ? matched.size()
+                                                      : id_page_size;
     std::string items;
     size_t end = std::min(matched.size(), start + limit);
     for (size_t n = start; n < end; ++n) items += InstanceXml(*matched[n]);
@@ -342,6 +379,11 @@ class FakeAws : public aws::HttpTransport {
     return r;
   }
 
+  std::mutex mu_;  // serves one call at a time
+  std::mutex flight_mu_;
+  std::condition_variable flight_cv_;
+  size_t arrivals_ = 0;
+  size_t in_flight_ = 0;
   unsigned counter_ = 0;
   int reservations_ = 0;
   std::map<std::string, HttpResponse> by_token_;
@@ -680,11 +722,58 @@ TEST_F(AwsProviderTest, DescribeBatchesByAThousand) {
   Result<std::vector<Instance>> found = provider_.Describe(ids);
   ASSERT_TRUE(found.ok());
   EXPECT_EQ(found->size(), 2500u);
+  std::multiset<size_t> sizes;
+  for (const FakeAws::Call& call : fake_.CallsOf("DescribeInstances")) {
+    sizes.insert(call.Count("InstanceId."));
+  }
+  EXPECT_EQ(sizes, (std::multiset<size_t>{500, 1000, 1000}));
+}
+
+TEST_F(AwsProviderTest, DescribeSendsFourBatchesAtOnceAndKeepsTheOrderOfIds) {
+  std::vector<std::string> ids;
+  for (int n = 0; n < 4500; ++n) ids.push_back(fake_.Add("running", {}));
+  std::reverse(ids.begin(), ids.end());
+  // The first four calls are held until all four have arrived: they can
+  // only get through if they were sent side by side.
+  fake_.hold_until_arrivals = aws::kMaxConcurrentCalls;
+  Result<std::vector<Instance>> found = provider_.Describe(ids);
+  ASSERT_TRUE(found.ok()) << found.status().ToString();
+  EXPECT_EQ(fake_.max_in_flight, aws::kMaxConcurrentCalls);
+  EXPECT_EQ(fake_.CallsOf("DescribeInstances").size(), 5u);
+  ASSERT_EQ(found->size(), ids.size());
+  for (size_t n = 0; n < ids.size(); ++n) ASSERT_EQ((*found)[n].instance_id, ids[n]) << n;
+  EXPECT_EQ(client_.stats().calls, 5);
+}
+
+TEST_F(AwsProviderTest, DescribeOfManyIdsFailsWhenOneBatchIsRefused) {
+  std::vector<std::string> ids;
+  for (int n = 0; n < 2500; ++n) ids.push_back(fake_.Add("running", {}));
+  fake_.refuse_describe_of = ids[1700];
+  Result<std::vector<Instance>> found = provider_.Describe(ids);
+  ASSERT_FALSE(found.ok());
+  EXPECT_EQ(found.status().code(), ErrorCode::kProviderError);
+  EXPECT_NE(found.status().message().find("UnauthorizedOperation"), std::string::npos)
+      << found.status().ToString();
+}
+
+TEST_F(AwsProviderTest, DescribeOfIdsFollowsNextTokenAsMotoPagesIt) {
+  // Moto answers a call naming instances 100 reservations at a time.
+  fake_.id_page_size = 100;
+  std::vector<std::string> ids;
+  for (int n = 0; n < 250; ++n) ids.push_back(fake_.Add("running", {}));
+  Result<std::vector<Instance>> found = provider_.Describe(ids);
+  ASSERT_TRUE(found.ok()) << found.status().ToString();
+  ASSERT_EQ(found->size(), 250u);
+  for (size_t n = 0; n < ids.size(); ++n) EXPECT_EQ((*found)[n].instance_id, ids[n]);
   std::vector<FakeAws::Call> calls = fake_.CallsOf("DescribeInstances");
   ASSERT_EQ(calls.size(), 3u);
-  EXPECT_EQ(calls[0].Count("InstanceId."), 1000u);
-  EXPECT_EQ(calls[1].Count("InstanceId."), 1000u);
-  EXPECT_EQ(calls[2].Count("InstanceId."), 500u);
+  EXPECT_EQ(calls[0].params.count("NextToken"), 0u);
+  EXPECT_EQ(calls[1].params["NextToken"], "100");
+  EXPECT_EQ(calls[2].params["NextToken"], "200");
+  for (const FakeAws::Call& call : calls) {
+    EXPECT_EQ(call.Count("InstanceId."), 250u);
+    EXPECT_EQ(call.params.count("MaxResults"), 0u);
+  }
 }
 
 TEST_F(AwsProviderTest, FindByRequestFollowsPagesAndFiltersOnOurTag) {
