@@ -29,6 +29,14 @@ ProviderDir::ProviderDir(std::string root, const devenv::MotoServer& moto,
                          const devenv::Network& network, const std::string& store_type,
                          const std::vector<ProviderApi>& apis, std::string binary_dir,
                          std::string source_dir)
+    : ProviderDir(std::move(root),
+                  CloudEndpoint{moto.endpoint(), moto.region(), moto.credentials()}, network,
+                  store_type, apis, std::move(binary_dir), std::move(source_dir)) {}
+
+ProviderDir::ProviderDir(std::string root, const CloudEndpoint& cloud,
+                         const devenv::Network& network, const std::string& store_type,
+                         const std::vector<ProviderApi>& apis, std::string binary_dir,
+                         std::string source_dir)
     : root_(std::move(root)),
       store_type_(store_type),
       binary_dir_(std::move(binary_dir)),
@@ -38,14 +46,14 @@ ProviderDir::ProviderDir(std::string root, const devenv::MotoServer& moto,
     fs::create_directories(root_ + "/" + sub);
   const std::string conf = root_ + "/conf";
 
-  const aws::Credentials& key = moto.credentials();
+  const aws::Credentials& key = cloud.credentials;
   WriteFile(conf + "/credentials",
             "[default]\naws_access_key_id = " + key.access_key_id +
                 "\naws_secret_access_key = " + key.secret_access_key + "\n",
             fs::perms::owner_read | fs::perms::owner_write);
 
-  json config = {{"AWS_REGION", moto.region()},
-                 {"AWS_ENDPOINT_URL", moto.endpoint()},
+  json config = {{"AWS_REGION", cloud.region},
+                 {"AWS_ENDPOINT_URL", cloud.url},
                  {"AWS_CREDENTIAL_FILE", conf + "/credentials"},
                  {"AWS_CONNECTION_TIMEOUT_MS", 2000}};
   WriteFile(conf + "/awsprov_config.json", config.dump(2), fs::perms::owner_all);

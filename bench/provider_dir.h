@@ -1,5 +1,6 @@
 // An IBM-style provider directory (conf/, work/, logs/) pointed at a
-// moto_server, with one template per provider API, and the process specs
+// moto_server (or another loopback EC2 endpoint, such as the stand-in of
+// stand_in_ec2.h), with one template per provider API, and the process specs
 // that run the Host Factory scripts and the ohfp command line in it.
 #pragma once
 
@@ -25,10 +26,21 @@ struct ProviderApi {
 inline constexpr char kBenchImageId[] = "ami-0ed094fb1304fd857";
 inline constexpr char kBenchInstanceType[] = "t3.micro";
 
+/// Where ohfp sends its AWS calls, and the key it signs them with.
+struct CloudEndpoint {
+  std::string url;  // "http://127.0.0.1:<port>"
+  std::string region;
+  aws::Credentials credentials;
+};
+
 class ProviderDir {
  public:
-  /// Lays out `root` (emptied first) for `store_type` ("sqlite" | "json").
-  /// `binary_dir` holds ohfp; `source_dir` holds scripts/.
+  /// Lays out `root` (emptied first) for `store_type` ("sqlite" | "json"),
+  /// pointed at `cloud`. `binary_dir` holds ohfp; `source_dir` holds scripts/.
+  ProviderDir(std::string root, const CloudEndpoint& cloud, const devenv::Network& network,
+              const std::string& store_type, const std::vector<ProviderApi>& apis,
+              std::string binary_dir, std::string source_dir);
+  /// The same, pointed at `moto`.
   ProviderDir(std::string root, const devenv::MotoServer& moto, const devenv::Network& network,
               const std::string& store_type, const std::vector<ProviderApi>& apis,
               std::string binary_dir, std::string source_dir);

@@ -8,12 +8,20 @@
 // the work of a real one (read the requests, describe every machine, decide,
 // write what changed), plus finalizing every request, which a poll of
 // requests that stay outstanding would not have to do.
+//
+// Moto cannot serve the largest point (it takes several ms per instance it
+// describes), so it is measured on a stand-in EC2 that answers at once
+// (stand_in_ec2.h), next to 1,000 x 1 for comparison with moto's row: rows
+// "… (stand-in EC2)", where the time is nearly all ohfp's own.
 
 #include <cmath>
+#include <functional>
 
 #include "cases.h"
+#include "provider/aws_provider.h"
 #include "provider_dir.h"
 #include "sections.h"
+#include "stand_in_ec2.h"
 #include "store/store.h"
 
 namespace ohfp::bench {
@@ -87,17 +95,19 @@ void CheckAnswered(const json& answer, size_t expected, const std::string& what)
 
 /// One measured poll: `reset` is put back into the store, the status script
 /// names every request of `input` (`named` of them), and its floor is the
-/// script floor plus one raw DescribeInstances of `floor_ids`. Returns the
-/// raw DescribeInstances time.
-double MeasurePoll(ProviderDir& dir, Store& store, MotoFixture& moto, const StoreChange& reset,
+/// script floor plus one raw DescribeInstances of `floor_ids` through
+/// `ec2`. `after_poll`, if set, runs between the poll and its floor.
+/// Returns the raw DescribeInstances time.
+double MeasurePoll(ProviderDir& dir, Store& store, RawEc2& ec2, const StoreChange& reset,
                    const json& input, size_t named, const std::vector<std::string>& floor_ids,
-                   Row* row) {
+                   Row* row, const std::function<void()>& after_poll = nullptr) {
   Check(store.Commit(reset), "resetting the scale store");
   OhfpRun run = RunOhfp(dir.Script("getRequestStatus", input), row->name);
   CheckAnswered(run.answer, named, row->name);
   Record(run, row);
+  if (after_poll) after_poll();
   ProcessCost exec_floor = MeasureProcess(dir.FloorScript(input));
-  double raw = Check(moto.raw->DescribeInstances(floor_ids), "raw DescribeInstances");
+  double raw = Check(ec2.DescribeInstances(floor_ids), "raw DescribeInstances");
   row->floor_ms.Add(exec_floor.wall_ms + raw);
   return raw;
 }
@@ -110,6 +120,74 @@ int RepsFor(const BenchOptions& options, int machines) {
   if (machines >= 1000) return 3;
   if (machines >= 100) return 5;
   return options.reps;
+}
+
+/// The points moto cannot serve, measured like the others on a stand-in
+/// EC2 that answers at once (BENCH ONLY: stand_in_ec2.h), with the calls
+/// ohfp had in flight at once.
+void BenchScaleOnStandIn(const BenchOptions& options, Report* report) {
+  const std::vector<ScalePoint> points = options.quick
+                                             ? std::vector<ScalePoint>{{10, 2}}
+                                             : std::vector<ScalePoint>{{1000, 1}, {1000, 10}};
+  const int reps = options.quick ? 2 : 5;
+  auto ec2 = Check(StandInEc2::Start(), "starting the stand-in EC2");
+  const CloudEndpoint cloud{ec2->endpoint(), ec2->region(), ec2->credentials()};
+  RawEc2 raw(cloud.url, cloud.region, cloud.credentials);
+  const devenv::Network network = ec2->network();
+  const std::string template_id = ProviderDir::TemplateId(ApiCases().front().api);
+
+  for (const ScalePoint& p : points) {
+    std::string label = std::to_string(p.requests) + " x " + std::to_string(p.machines);
+    Progress("scale: getRequestStatus " + label + " (stand-in EC2)");
+    // One launch per request, tagged as ohfp tags its own, so each request
+    // has a reservation of its own, as on EC2.
+    std::vector<std::string> launched;
+    for (int k = 0; k < p.requests; ++k) {
+      aws::RunInstancesInput in;
+      in.image_id = kBenchImageId;
+      in.instance_type = kBenchInstanceType;
+      in.min_count = in.max_count = p.machines;
+      in.subnet_id = network.subnet_id;
+      in.security_group_ids = {network.security_group_id};
+      in.client_token = "req-scale-" + std::to_string(k);
+      in.tags = {{kRequestIdTag, in.client_token},
+                 {kTemplateIdTag, template_id},
+                 {kManagedByTag, kManagedByValue},
+                 {"cluster", "bench"}};
+      std::vector<std::string> ids = ec2->Launch(in);
+      launched.insert(launched.end(), ids.begin(), ids.end());
+    }
+
+    ProviderDir dir(options.work_dir + "/scale-stand-in", cloud, network, "sqlite", ProviderApis(),
+                    options.binary_dir, options.source_dir);
+    auto store = Check(OpenStore(dir.store_options()), "opening the stand-in scale store");
+    const int64_t now = SystemClock().NowSeconds();
+    StoreChange state = Outstanding("req-scale-", p.requests, p.machines, launched, now);
+    json input = StatusInput(state);
+    std::vector<std::string> ids = MachineIds(state);
+
+    Row row = MakeRow("scale", "getRequestStatus.sh " + label + " (stand-in EC2)");
+    row.floor_name = "script exec /bin/true + raw DescribeInstances of all ids";
+    row.extra = {{"requests", p.requests},
+                 {"machines_per_request", p.machines},
+                 {"machines", p.requests * p.machines},
+                 {"aws_call_bound", (p.requests * p.machines + 999) / 1000},
+                 {"ec2", "stand-in, answers at once"}};
+    // Read after the poll and before its floor, whose calls go one by one.
+    int64_t max_in_flight = 0;
+    auto read_counts = [&] {
+      max_in_flight = std::max(max_in_flight, ec2->counts().max_in_flight);
+    };
+    Samples raw_only;
+    for (int rep = 0; rep < reps; ++rep) {
+      ec2->ResetCounts();
+      raw_only.Add(MeasurePoll(dir, *store, raw, state, input, state.requests.size(), ids, &row,
+                               read_counts));
+    }
+    row.extra["raw_describe_ms_p50"] = raw_only.Median();
+    row.extra["max_in_flight"] = max_in_flight;
+    report->AddRow(std::move(row));
+  }
 }
 
 }  // namespace
@@ -125,6 +203,7 @@ void BenchScale(const BenchOptions& options, MotoFixture& moto, Report* report) 
     // 1,000 x 10 is left out: moto holding 10,000 instances takes ~55 s
     // for one DescribeInstances of 1,000 ids, past the client's 30 s
     // per-attempt timeout (a poll would take ~9 minutes of moto's time).
+    // BenchScaleOnStandIn measures it on a stand-in EC2 instead.
     points = {{1, 1}, {10, 1}, {1, 10}, {10, 10}, {100, 1}, {200, 1}, {100, 10}, {1000, 1}};
   }
   int largest_single = 0;  // the most requests of one machine each
@@ -168,7 +247,8 @@ void BenchScale(const BenchOptions& options, MotoFixture& moto, Report* report) 
                  {"aws_call_bound", bound}};
     Samples raw_only;
     for (int rep = 0; rep < RepsFor(options, p.requests * p.machines); ++rep) {
-      raw_only.Add(MeasurePoll(dir, *store, moto, state, input, state.requests.size(), ids, &row));
+      raw_only.Add(
+          MeasurePoll(dir, *store, *moto.raw, state, input, state.requests.size(), ids, &row));
     }
     row.extra["raw_describe_ms_p50"] = raw_only.Median();
     report->AddRow(std::move(row));
@@ -182,7 +262,8 @@ void BenchScale(const BenchOptions& options, MotoFixture& moto, Report* report) 
       mixed.extra = {{"requests", p.requests}, {"outstanding", 1}, {"aws_call_bound", 1}};
       StoreChange one = Outstanding("req-scale-", 1, 1, launched, now);
       for (int rep = 0; rep < RepsFor(options, 100); ++rep) {
-        MeasurePoll(dir, *store, moto, one, input, state.requests.size(), MachineIds(one), &mixed);
+        MeasurePoll(dir, *store, *moto.raw, one, input, state.requests.size(), MachineIds(one),
+                    &mixed);
       }
       report->AddRow(std::move(mixed));
 
@@ -197,11 +278,13 @@ void BenchScale(const BenchOptions& options, MotoFixture& moto, Report* report) 
                      {"aws_call_bound", bound + in_region},
                      {"aws_call_rule", "machines / 1000 + instances in moto / 1000"}};
       dir.HoldStrayCheck(false);
-      MeasurePoll(dir, *store, moto, state, input, state.requests.size(), ids, &check);
+      MeasurePoll(dir, *store, *moto.raw, state, input, state.requests.size(), ids, &check);
       dir.HoldStrayCheck(true);
       report->AddRow(std::move(check));
     }
   }
+
+  BenchScaleOnStandIn(options, report);
 }
 
 }  // namespace ohfp::bench

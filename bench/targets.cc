@@ -52,11 +52,14 @@ void ScaleTargets(Report* report) {
     report->AddTarget("getRequestStatus.sh 200 outstanding: wall / floor",
                       two_hundred->FloorRatio(), kMaxFloorRatio, "x");
   }
-  const Row* biggest = report->Find("getRequestStatus.sh 1000 x 10");
+  // Moto cannot serve 1,000 x 10, so that target is checked on the stand-in
+  // EC2's row; its AWS calls are checked with every other row's below.
+  const Row* biggest = report->Find("getRequestStatus.sh 1000 x 10 (stand-in EC2)");
   if (biggest != nullptr) {
-    report->AddTarget("getRequestStatus.sh 1000 x 10 wall", biggest->wall_ms.Median(),
+    const std::string where = " on a stand-in EC2 that answers at once (moto cannot: see README)";
+    report->AddTarget("getRequestStatus.sh 1000 x 10 wall" + where, biggest->wall_ms.Median(),
                       kThousandByTenMs, "ms");
-    report->AddTarget("getRequestStatus.sh 1000 x 10 peak RSS", Mib(biggest->max_rss_kib),
+    report->AddTarget("getRequestStatus.sh 1000 x 10 peak RSS" + where, Mib(biggest->max_rss_kib),
                       kMaxRssMib, "MiB");
   }
   for (const Row& row : report->rows()) {
@@ -77,10 +80,11 @@ void ScaleTargets(Report* report) {
     report->AddTarget("getRequestStatus.sh own-time growth 100 -> 1000" + m + " (linear = 10)",
                       large->own_ms.Median() / small->own_ms.Median(), 10, "x");
   }
-  if (biggest == nullptr && report->Find("getRequestStatus.sh 1000 x 1") != nullptr) {
+  if (biggest != nullptr) {
     report->AddNote(
-        "getRequestStatus 1000 x 10 is not measured: moto holding 10,000 instances needs ~55 s "
-        "for one DescribeInstances of 1,000 ids, past the client's 30 s timeout (README)");
+        "getRequestStatus 1000 x 10 is measured on a stand-in EC2 (bench/stand_in_ec2.h), not on "
+        "moto: moto holding 10,000 instances needs ~55 s for one DescribeInstances of 1,000 ids, "
+        "past the client's 30 s timeout (README)");
   }
 }
 
