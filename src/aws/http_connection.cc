@@ -277,15 +277,17 @@ Status HttpConnection::Write(std::string_view data, Deadline deadline) {
 }
 
 Status HttpConnection::Read(std::string* buffer, Deadline deadline) {
+  // Received into a scratch array and copied out: resizing `buffer` to the
+  // chunk size would zero 64 KiB before every read.
   constexpr size_t kChunk = 64 * 1024;
-  buffer->resize(kChunk);
+  char scratch[kChunk];
   const SslLibrary* lib = ssl_ != nullptr ? LoadSsl(nullptr) : nullptr;
   SigpipeGuard guard;  // a TLS read may write (key updates, alerts)
   while (true) {
     if (lib != nullptr) {
-      int rc = lib->read(static_cast<SSL*>(ssl_), buffer->data(), static_cast<int>(kChunk));
+      int rc = lib->read(static_cast<SSL*>(ssl_), scratch, static_cast<int>(kChunk));
       if (rc > 0) {
-        buffer->resize(static_cast<size_t>(rc));
+        buffer->assign(scratch, static_cast<size_t>(rc));
         return Status();
       }
       int kind = lib->get_error(static_cast<SSL*>(ssl_), rc);
@@ -301,9 +303,9 @@ Status HttpConnection::Read(std::string* buffer, Deadline deadline) {
       if (!wait.ok()) return wait;
       continue;
     }
-    ssize_t n = ::recv(fd_, buffer->data(), kChunk, 0);
+    ssize_t n = ::recv(fd_, scratch, kChunk, 0);
     if (n >= 0) {
-      buffer->resize(static_cast<size_t>(n));
+      buffer->assign(scratch, static_cast<size_t>(n));
       return Status();
     }
     if (errno == EAGAIN || errno == EWOULDBLOCK) {
