@@ -36,19 +36,38 @@ Status LoadXml(const std::string& xml, const char* action, pugi::xml_document* d
 }
 
 Ec2Instance ParseInstance(const pugi::xml_node& item) {
+  // One pass over the instance's children (EC2 sends some forty): a lookup
+  // per field would walk them ten times, and a poll reads thousands.
   Ec2Instance instance;
-  instance.instance_id = ChildText(item, "instanceId");
-  instance.state = ChildText(item, "instanceState/name");
-  instance.state_reason = ChildText(item, "stateReason/code");
-  instance.private_dns_name = ChildText(item, "privateDnsName");
-  instance.private_ip = ChildText(item, "privateIpAddress");
-  instance.public_ip = ChildText(item, "ipAddress");
-  instance.instance_type = ChildText(item, "instanceType");
-  instance.lifecycle = ChildText(item, "instanceLifecycle");
-  std::string launch_time = ChildText(item, "launchTime");
-  if (!launch_time.empty()) instance.launch_time = std::max<int64_t>(0, ParseIso8601(launch_time));
-  for (const pugi::xml_node& tag : Items(item, "tagSet")) {
-    instance.tags.emplace_back(ChildText(tag, "key"), ChildText(tag, "value"));
+  for (pugi::xml_node child = item.first_child(); child; child = child.next_sibling()) {
+    if (child.type() != pugi::node_element) continue;
+    std::string_view name = LocalName(child);
+    if (name == "instanceId") {
+      instance.instance_id = child.text().get();
+    } else if (name == "instanceState") {
+      instance.state = ChildText(child, "name");
+    } else if (name == "stateReason") {
+      instance.state_reason = ChildText(child, "code");
+    } else if (name == "privateDnsName") {
+      instance.private_dns_name = child.text().get();
+    } else if (name == "privateIpAddress") {
+      instance.private_ip = child.text().get();
+    } else if (name == "ipAddress") {
+      instance.public_ip = child.text().get();
+    } else if (name == "instanceType") {
+      instance.instance_type = child.text().get();
+    } else if (name == "instanceLifecycle") {
+      instance.lifecycle = child.text().get();
+    } else if (name == "launchTime") {
+      std::string launch_time = child.text().get();
+      if (!launch_time.empty()) {
+        instance.launch_time = std::max<int64_t>(0, ParseIso8601(launch_time));
+      }
+    } else if (name == "tagSet") {
+      for (const pugi::xml_node& tag : Children(child, "item")) {
+        instance.tags.emplace_back(ChildText(tag, "key"), ChildText(tag, "value"));
+      }
+    }
   }
   return instance;
 }
