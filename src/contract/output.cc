@@ -297,7 +297,7 @@ json FormatRequestStatus(const std::vector<RequestReport>& reports, const Output
     entry["machines"] = MachinesJson(r.machines, o);
     list.push_back(std::move(entry));
   }
-  json out = {{"requests", list}};
+  json out = {{"requests", std::move(list)}};
   if (!IsHf(o)) out["count"] = reports.size();
   return Finish(std::move(out), o);
 }
@@ -323,7 +323,7 @@ json FormatReclaims(const ReclaimReport& r, const OutputOptions& o) {
   std::string message =
       n == 0 ? "No host is being reclaimed."
              : std::to_string(n) + (n == 1 ? " host" : " hosts") + " being reclaimed by EC2.";
-  return Finish({{"status", "complete"}, {"message", message}, {"requests", list}}, o);
+  return Finish({{"status", "complete"}, {"message", message}, {"requests", std::move(list)}}, o);
 }
 
 json FormatReturnRequestList(const std::vector<Request>& requests, const OutputOptions& o) {
@@ -340,7 +340,7 @@ json FormatReturnRequestList(const std::vector<Request>& requests, const OutputO
     }
     list.push_back(std::move(entry));
   }
-  return Finish({{"return_requests", list}, {"count", requests.size()}}, o);
+  return Finish({{"return_requests", std::move(list)}, {"count", requests.size()}}, o);
 }
 
 json FormatReconcile(const ReconcileReport& report, const OutputOptions& o) {
