@@ -104,7 +104,7 @@ void AppendFilterParams(const std::vector<Ec2Filter>& filters, QueryParams* para
 Result<Reservation> ParseRunInstancesResponse(const std::string& xml);
 
 /// Parses a DescribeInstances answer (every reservation's instances, in order).
-Result<InstancePage> ParseDescribeInstancesResponse(const std::string& xml);
+Result<InstancePage> ParseDescribeInstancesResponse(std::string xml);
 
 /// Parses a TerminateInstances answer.
 Result<std::vector<StateChange>> ParseTerminateInstancesResponse(const std::string& xml);

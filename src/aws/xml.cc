@@ -28,13 +28,22 @@ std::string_view LocalName(const pugi::xml_node& node) {
   return colon == std::string_view::npos ? name : name.substr(colon + 1);
 }
 
-Status ParseXml(const std::string& text, pugi::xml_document* doc) {
-  pugi::xml_parse_result parsed = doc->load_buffer(text.data(), text.size());
+namespace {
+Status ParseOutcome(const pugi::xml_parse_result& parsed) {
   if (!parsed) {
     return Status::Error(ErrorCode::kProviderError,
                          std::string("malformed XML from AWS: ") + parsed.description());
   }
   return Status();
+}
+}  // namespace
+
+Status ParseXml(const std::string& text, pugi::xml_document* doc) {
+  return ParseOutcome(doc->load_buffer(text.data(), text.size()));
+}
+
+Status ParseXmlInPlace(std::string* text, pugi::xml_document* doc) {
+  return ParseOutcome(doc->load_buffer_inplace(text->data(), text->size()));
 }
 
 pugi::xml_node FindFirst(const pugi::xml_node& node, std::string_view local_name) {

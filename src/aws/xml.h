@@ -19,6 +19,9 @@ std::string_view LocalName(const pugi::xml_node& node);
 
 /// Parses `text` into `*doc`; a kProviderError when it is not well-formed XML.
 Status ParseXml(const std::string& text, pugi::xml_document* doc);
+/// ParseXml without a copy: the document points into `*text`, which it
+/// changes and which must outlive it.
+Status ParseXmlInPlace(std::string* text, pugi::xml_document* doc);
 
 /// The first element named `local_name` at or below `node`, depth-first in
 /// document order; an empty node if there is none.
