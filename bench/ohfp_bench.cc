@@ -5,7 +5,7 @@
 // written as <out>/bench.json and <out>/bench.txt).
 //
 //   ohfp-bench [--quick] [--reps N] [--out DIR] [--profile VERB]
-//              [--sections start,verbs,scale,store]
+//              [--sections start,verbs,scale,stand-in,store]
 //
 // --quick runs every section at tiny sizes with two repetitions: it proves
 // the benchmark works (the smoke test) and its figures mean nothing.
@@ -31,7 +31,7 @@ namespace fs = std::filesystem;
 int Usage() {
   std::fprintf(stderr,
                "usage: ohfp-bench [--quick] [--reps N] [--out DIR] [--profile VERB] "
-               "[--sections start,verbs,scale,store]\n");
+               "[--sections start,verbs,scale,stand-in,store]\n");
   return 2;
 }
 
@@ -95,7 +95,7 @@ int Main(int argc, char** argv) {
   BenchOptions options;
   options.binary_dir = fs::canonical("/proc/self/exe").parent_path().string();
   options.source_dir = OHFP_SOURCE_DIR;
-  std::set<std::string> sections = {"start", "verbs", "scale", "store"};
+  std::set<std::string> sections = {"start", "verbs", "scale", "stand-in", "store"};
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     bool has_value = i + 1 < argc;
@@ -133,19 +133,23 @@ int Main(int argc, char** argv) {
   nlohmann::json meta = Meta(options);
   double started = MonotonicMs();
   if (sections.count("start")) BenchStartup(options, &report);
-  {
+  const bool scale = sections.count("scale") > 0;
+  if (sections.count("verbs") || sections.count("store") || !options.profile.empty() ||
+      (scale && options.quick)) {
     MotoFixture moto = StartMoto(options, "verbs");
     if (sections.count("verbs")) BenchVerbs(options, moto, &report);
     if (sections.count("store")) BenchStore(options, moto, &report);
     if (!options.profile.empty()) ProfileVerb(options, moto, options.profile, &report);
     // The scale section fills moto with thousands of instances; it gets a
     // server of its own so the other sections never pay for them.
-    if (sections.count("scale") && options.quick) BenchScale(options, moto, &report);
+    if (scale && options.quick) BenchScale(options, moto, &report);
   }
-  if (sections.count("scale") && !options.quick) {
+  if (scale && !options.quick) {
     MotoFixture moto = StartMoto(options, "scale");
     BenchScale(options, moto, &report);
   }
+  // Needs no moto: the stand-in EC2 is its own server.
+  if (sections.count("stand-in")) BenchScaleOnStandIn(options, &report);
   CheckComplete(sections, report);
   CheckTargets(options, &report);
   meta["loadavg_at_end"] = ReadFirstLine("/proc/loadavg");

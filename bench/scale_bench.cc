@@ -122,9 +122,11 @@ int RepsFor(const BenchOptions& options, int machines) {
   return options.reps;
 }
 
-/// The points moto cannot serve, measured like the others on a stand-in
-/// EC2 that answers at once (BENCH ONLY: stand_in_ec2.h), with the calls
-/// ohfp had in flight at once.
+}  // namespace
+
+// The points moto cannot serve, measured like the others on a stand-in EC2
+// that answers at once (BENCH ONLY: stand_in_ec2.h), with the calls ohfp had
+// in flight at once.
 void BenchScaleOnStandIn(const BenchOptions& options, Report* report) {
   const std::vector<ScalePoint> points = options.quick
                                              ? std::vector<ScalePoint>{{10, 2}}
@@ -189,8 +191,6 @@ void BenchScaleOnStandIn(const BenchOptions& options, Report* report) {
     report->AddRow(std::move(row));
   }
 }
-
-}  // namespace
 
 void BenchScale(const BenchOptions& options, MotoFixture& moto, Report* report) {
   // Smallest first: instances are launched as the points need them, so a
@@ -283,8 +283,6 @@ void BenchScale(const BenchOptions& options, MotoFixture& moto, Report* report) 
       report->AddRow(std::move(check));
     }
   }
-
-  BenchScaleOnStandIn(options, report);
 }
 
 }  // namespace ohfp::bench
