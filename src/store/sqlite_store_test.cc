@@ -260,6 +260,65 @@ TEST(SqliteStoreTest, SyncsOnlyWhatMustSurviveAPowerLoss) {
   EXPECT_EQ(machines->size(), 1u);
 }
 
+// Stands in front of the unix VFS under its name while it lives, as the
+// default, and records the flags of every WAL open that reaches it.
+class WalOpenRecorder {
+ public:
+  WalOpenRecorder() : unix_(sqlite3_vfs_find("unix")), vfs_(*unix_) {
+    vfs_.pAppData = this;
+    vfs_.xOpen = &Open;
+    sqlite3_vfs_register(&vfs_, 1);
+  }
+  ~WalOpenRecorder() { sqlite3_vfs_unregister(&vfs_); }
+  WalOpenRecorder(const WalOpenRecorder&) = delete;
+  WalOpenRecorder& operator=(const WalOpenRecorder&) = delete;
+
+  /// Of the WAL opens so far, how many asked to create the file.
+  int wal_opens() const { return wal_opens_; }
+  int creating() const { return creating_; }
+
+ private:
+  static int Open(sqlite3_vfs* vfs, const char* name, sqlite3_file* file, int flags,
+                  int* out_flags) {
+    auto* self = static_cast<WalOpenRecorder*>(vfs->pAppData);
+    if (flags & SQLITE_OPEN_WAL) {
+      ++self->wal_opens_;
+      if (flags & SQLITE_OPEN_CREATE) ++self->creating_;
+    }
+    return self->unix_->xOpen(self->unix_, name, file, flags, out_flags);
+  }
+
+  sqlite3_vfs* unix_;
+  sqlite3_vfs vfs_;
+  int wal_opens_ = 0;
+  int creating_ = 0;
+};
+
+// The unix VFS syncs the directory of every WAL it opens with CREATE, once
+// per process: a process that opens the store's existing WAL must not ask
+// for it, and one that finds no WAL must.
+TEST(SqliteStoreTest, OpensAnExistingWalWithoutCreatingItSoItsDirectoryIsNotSyncedAgain) {
+  ScratchDir dir;
+  WalOpenRecorder recorder;
+  auto store = OpenSqlite(dir.path());
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->CreateAcquireRequest(MakeRequest("req-1", "t", 1), -1).ok());
+  store.reset();
+  ASSERT_GE(recorder.wal_opens(), 1);
+  EXPECT_EQ(recorder.creating(), recorder.wal_opens()) << "the first open creates the WAL";
+
+  const int before = recorder.wal_opens();
+  store = OpenSqlite(dir.path());
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->CreateAcquireRequest(MakeRequest("req-2", "t", 1), -1).ok());
+  auto both = store->GetRequests({"req-1", "req-2"});
+  ASSERT_TRUE(both.ok());
+  EXPECT_EQ(both->size(), 2u);
+  store.reset();
+  EXPECT_GT(recorder.wal_opens(), before);
+  EXPECT_EQ(recorder.creating(), before) << "the WAL was there: opened without CREATE";
+}
+
 TEST(SqliteStoreTest, WaitsForAnotherWriterOnlyAsLongAsTheBusyTimeout) {
   ScratchDir dir;
   StoreOptions o = FileStoreOptions("sqlite", dir.path());
