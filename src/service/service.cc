@@ -97,12 +97,12 @@ std::vector<MachineReport> FrozenReports(const Request& r) {
   return out;
 }
 
-RequestReport ReportFor(const Request& r, std::vector<MachineReport> machines) {
+RequestReport ReportFor(Request r, std::vector<MachineReport> machines) {
   RequestReport report;
   report.request_id = r.request_id;
-  report.request = r;
   report.hf_status = HostFactoryStatus(r.state);
   report.message = r.message;
+  report.request = std::move(r);
   report.machines = std::move(machines);
   // The frozen machines already travel in `machines`; keep them out of the
   // handles a person sees with --long.
@@ -141,6 +141,8 @@ bool SameObservation(const Machine& a, const Machine& b) {
 
 struct Service::Refresh {
   StoreChange change;
+  // Requests changed in place, committed with `change` (CommitRefresh).
+  std::vector<Request*> updated;
   std::map<std::string, std::vector<MachineReport>> reports;  // by request id
 };
 
@@ -452,42 +454,44 @@ Status Service::RefreshAcquisitions(std::vector<Request*>& requests, Refresh* re
   if (launched.empty()) return Status();
   refresh->reports.clear();
 
-  auto machines = store_->MachinesOfRequests(ids);
-  if (!machines.ok()) return machines.status();
-  std::vector<std::string> instance_ids;
-  for (const Machine& m : *machines) instance_ids.push_back(m.machine_id);
-
   auto p = provider();
   if (!p.ok()) return p.status();
-  auto instances = (*p)->Describe(instance_ids);
-  if (!instances.ok()) return instances.status();
-  std::map<std::string, const Instance*> seen;
-  for (const Instance& i : *instances) seen[i.instance_id] = &i;
-
   const int64_t now = clock_->NowSeconds();
   std::vector<std::string> stuck;
   std::map<std::string, std::vector<Machine>> by_request;
-  for (const Machine& before : *machines) {
-    Machine m = before;
-    auto it = seen.find(m.machine_id);
-    if (it != seen.end()) {
-      ApplyInstance(*it->second, now, &m);
-    } else if (m.state != "terminated") {
-      int64_t since = m.launch_time > 0 ? m.launch_time : m.updated_at;
-      if (now - since >= options_.not_found_grace_sec) {
-        m.state = "terminated";
-        m.state_reason = "instance no longer exists in EC2";
+  {  // What the store and the cloud said is let go before the requests are decided.
+    auto machines = store_->MachinesOfRequests(ids);
+    if (!machines.ok()) return machines.status();
+    std::vector<std::string> instance_ids;
+    for (const Machine& m : *machines) instance_ids.push_back(m.machine_id);
+
+    auto instances = (*p)->Describe(instance_ids);
+    if (!instances.ok()) return instances.status();
+    std::map<std::string, const Instance*> seen;
+    for (const Instance& i : *instances) seen[i.instance_id] = &i;
+
+    for (const Machine& before : *machines) {
+      Machine m = before;
+      auto it = seen.find(m.machine_id);
+      if (it != seen.end()) {
+        ApplyInstance(*it->second, now, &m);
+      } else if (m.state != "terminated") {
+        int64_t since = m.launch_time > 0 ? m.launch_time : m.updated_at;
+        if (now - since >= options_.not_found_grace_sec) {
+          m.state = "terminated";
+          m.state_reason = "instance no longer exists in EC2";
+        }
       }
+      if (m.state == "pending" && m.launch_time > 0 &&
+          now - m.launch_time > options_.pending_timeout_sec) {
+        stuck.push_back(m.machine_id);
+        m.state = "shutting-down";
+        m.state_reason = "pending for more than " + std::to_string(options_.pending_timeout_sec) +
+                         " s; terminated";
+      }
+      if (!SameObservation(m, before)) refresh->change.machines.push_back(m);
+      by_request[m.request_id].push_back(std::move(m));
     }
-    if (m.state == "pending" && m.launch_time > 0 &&
-        now - m.launch_time > options_.pending_timeout_sec) {
-      stuck.push_back(m.machine_id);
-      m.state = "shutting-down";
-      m.state_reason = "pending for more than " + std::to_string(options_.pending_timeout_sec) +
-                       " s; terminated";
-    }
-    if (!SameObservation(m, before)) refresh->change.machines.push_back(m);
-    by_request[m.request_id].push_back(std::move(m));
   }
   if (!stuck.empty()) {
     spdlog::warn("terminating {} instances stuck pending", stuck.size());
@@ -496,17 +500,18 @@ Status Service::RefreshAcquisitions(std::vector<Request*>& requests, Refresh* re
 
   for (Request* r : launched) {
     std::vector<MachineReport> reports;
-    for (const Machine& m : by_request[r->request_id]) {
-      reports.push_back(AcquisitionMachineReport(m));
+    auto mine = by_request.extract(r->request_id);  // let go as the reports are made
+    if (!mine.empty()) {
+      for (const Machine& m : mine.mapped()) reports.push_back(AcquisitionMachineReport(m));
     }
     Verdict v = DecideAcquisition(*r, reports);
     if (IsFinal(v.state)) {
       Finalize(r, reports, v.message, v.state);
-      refresh->change.requests.push_back(*r);
+      refresh->updated.push_back(r);
     } else if (v.message != r->message) {
       r->message = v.message;
       r->updated_at = now;
-      refresh->change.requests.push_back(*r);
+      refresh->updated.push_back(r);
     }
     refresh->reports[r->request_id] = std::move(reports);
   }
@@ -581,7 +586,7 @@ Status Service::RefreshReturns(std::vector<Request*>& requests, Refresh* refresh
       r->message = v.message;
       r->updated_at = now;
     }
-    refresh->change.requests.push_back(*r);
+    refresh->updated.push_back(r);
     refresh->reports[r->request_id] = std::move(reports);
   }
   return Status();
@@ -654,11 +659,29 @@ Status Service::AbandonRequests(std::vector<Request*>& abandoned, Refresh* refre
              "abandoned: never polled in " + std::to_string(now - r->created_at) + " s; " +
                  std::to_string(mine.size()) + " instances terminated",
              RequestState::kFailed);
-    refresh->change.requests.push_back(*r);
+    refresh->updated.push_back(r);
   }
   spdlog::warn("abandoned {} requests never polled; terminated {} instances", abandoned.size(),
                live.size());
   return Status();
+}
+
+// The requests a refresh changed in place go into the commit by move and come
+// back after it: a finished request carries its frozen answer, and copies of
+// a thousand of them were the largest part of a big poll's memory. The change
+// is let go once committed.
+Status Service::CommitRefresh(Refresh* refresh, std::set<std::string>* written) {
+  StoreChange& change = refresh->change;
+  const size_t copied = change.requests.size();
+  for (Request* r : refresh->updated) change.requests.push_back(std::move(*r));
+  for (const Request& r : change.requests) written->insert(r.request_id);
+  Status committed = store_->Commit(change);
+  for (size_t i = 0; i < refresh->updated.size(); ++i) {
+    *refresh->updated[i] = std::move(change.requests[copied + i]);
+  }
+  refresh->updated.clear();
+  change = StoreChange{{}, {}, change.durability};
+  return committed;
 }
 
 Result<std::vector<RequestReport>> Service::GetRequestStatus(const std::vector<std::string>& ids) {
@@ -700,30 +723,27 @@ Result<std::vector<RequestReport>> Service::GetRequestStatus(const std::vector<s
   Refresh acquired, returned, dropped;
   for (Refresh* f : {&acquired, &returned, &dropped}) f->change.durability = durability;
   std::string cloud_error;
+  std::set<std::string> written;
   if (!abandoned.empty()) {
     Status s = AbandonRequests(abandoned, &dropped);
     if (!s.ok() && s.code() != ErrorCode::kProviderError) return s;
     if (!s.ok()) cloud_error = s.message();
-    OHFP_RETURN_IF_ERROR(store_->Commit(dropped.change));
+    OHFP_RETURN_IF_ERROR(CommitRefresh(&dropped, &written));
   }
   if (!acquisitions.empty()) {
     Status s = RefreshAcquisitions(acquisitions, &acquired);
     if (!s.ok() && s.code() != ErrorCode::kProviderError) return s;
     if (!s.ok()) cloud_error = s.message();
     CrashPoint("status.refreshed");
-    OHFP_RETURN_IF_ERROR(store_->Commit(acquired.change));
+    OHFP_RETURN_IF_ERROR(CommitRefresh(&acquired, &written));
   }
   if (!returns.empty()) {
     Status s = RefreshReturns(returns, &returned);
     if (!s.ok() && s.code() != ErrorCode::kProviderError) return s;
     if (!s.ok()) cloud_error = s.message();
-    OHFP_RETURN_IF_ERROR(store_->Commit(returned.change));
+    OHFP_RETURN_IF_ERROR(CommitRefresh(&returned, &written));
   }
   if (!cloud_error.empty()) spdlog::warn("status refresh incomplete: {}", cloud_error);
-  std::set<std::string> written;
-  for (const Refresh* f : {&dropped, &acquired, &returned}) {
-    for (const Request& r : f->change.requests) written.insert(r.request_id);
-  }
   StoreChange marks;
   marks.durability = durability;
   for (Request* r : marked) {
@@ -731,24 +751,35 @@ Result<std::vector<RequestReport>> Service::GetRequestStatus(const std::vector<s
   }
   OHFP_RETURN_IF_ERROR(store_->Commit(marks));
 
+  // The requests and their machines move into the answer; an id named twice
+  // is answered twice alike.
   std::vector<RequestReport> reports;
+  std::map<std::string, size_t> answered;
   for (const std::string& id : ids) {
+    if (auto a = answered.find(id); a != answered.end()) {
+      RequestReport again = reports[a->second];
+      reports.push_back(std::move(again));
+      continue;
+    }
+    answered[id] = reports.size();
     auto it = by_id.find(id);
     if (it == by_id.end()) {
       reports.push_back(UnknownReport(id));
       continue;
     }
-    const Request& r = it->second;
+    Request& r = it->second;
     if (IsFinal(r.state)) {
-      reports.push_back(ReportFor(r, FrozenReports(r)));
+      std::vector<MachineReport> frozen = FrozenReports(r);
+      reports.push_back(ReportFor(std::move(r), std::move(frozen)));
       continue;
     }
     Refresh& refresh = r.kind == RequestKind::kAcquire ? acquired : returned;
-    bool refreshed = refresh.reports.count(id) > 0;
-    RequestReport report = ReportFor(r, refresh.reports[id]);
-    if (!cloud_error.empty() && !refreshed) {
-      report.message = r.message + " (status not refreshed: " + cloud_error + ")";
-    }
+    auto refreshed = refresh.reports.find(id);
+    std::vector<MachineReport> machines;
+    if (refreshed != refresh.reports.end()) machines = std::move(refreshed->second);
+    const bool stale = !cloud_error.empty() && refreshed == refresh.reports.end();
+    RequestReport report = ReportFor(std::move(r), std::move(machines));
+    if (stale) report.message += " (status not refreshed: " + cloud_error + ")";
     reports.push_back(std::move(report));
   }
   return reports;

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -116,6 +117,7 @@ class Service {
   Status RefreshReturns(std::vector<Request*>& requests, Refresh* refresh);
   Status AdoptOrRelaunch(std::vector<Request*>& pending, Refresh* refresh);
   Status AbandonRequests(std::vector<Request*>& abandoned, Refresh* refresh);
+  Status CommitRefresh(Refresh* refresh, std::set<std::string>* written);
   Status CollectUnattended(const std::vector<std::string>& asked,
                            std::map<std::string, Request>* by_id, std::vector<Request*>* abandoned);
   void ApplyLaunch(Request* request, const LaunchResult& launch, Refresh* refresh);

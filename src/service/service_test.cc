@@ -280,6 +280,37 @@ TEST_F(ServiceTest, PartOfASetFoundByTagIsAdoptedOnlyAfterTheGrace) {
   EXPECT_EQ(cloud_.launch_calls, 1);
 }
 
+// The answer is built by moving each request and its machines into it; an id
+// named twice must still be answered in full both times.
+TEST_F(ServiceTest, RequestNamedTwiceInOnePollIsAnsweredInFullTwice) {
+  std::string done = Acquire("small", 2);
+  cloud_.SetState(done, "running");
+  ASSERT_EQ(Status1(done).hf_status, "complete");
+  std::string running = Acquire("small", 3);
+
+  for (int poll = 0; poll < 2; ++poll) {  // while running, then once it completes
+    auto answer = service_->GetRequestStatus({running, done, running, "req-nope", done});
+    ASSERT_TRUE(answer.ok()) << answer.status().ToString();
+    ASSERT_EQ(answer->size(), 5u);
+    const std::vector<std::pair<size_t, size_t>> same = {{0, 2}, {1, 4}};
+    for (auto [first, again] : same) {
+      const RequestReport& a = (*answer)[first];
+      const RequestReport& b = (*answer)[again];
+      EXPECT_EQ(b.request_id, a.request_id);
+      EXPECT_EQ(b.hf_status, a.hf_status);
+      EXPECT_EQ(b.message, a.message);
+      EXPECT_EQ(b.request.request_id, a.request_id);
+      ASSERT_EQ(b.machines.size(), a.machines.size());
+    }
+    EXPECT_EQ((*answer)[0].machines.size(), 3u);
+    EXPECT_EQ((*answer)[1].machines.size(), 2u);
+    EXPECT_EQ((*answer)[1].hf_status, "complete");
+    EXPECT_FALSE((*answer)[3].known);
+    EXPECT_EQ((*answer)[0].hf_status, poll == 0 ? "running" : "complete");
+    cloud_.SetState(running, "running");
+  }
+}
+
 TEST_F(ServiceTest, SurplusFoundByTagIsTerminatedAndNeverAdopted) {
   // A launch repeated after a lost answer by a cloud that ignored the token.
   Request r;
