@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
@@ -160,7 +161,7 @@ class Ec2Client {
                           const QueryParams& extra, std::string* body);
 
   // Every page of one DescribeInstances of ≤ kMaxIdsPerCall ids.
-  Result<std::vector<Ec2Instance>> DescribeBatch(std::vector<std::string> ids);
+  Result<std::vector<Ec2Instance>> DescribeBatch(std::vector<std::string> ids, std::mutex* parsing);
 
   AwsClient* client_;
 };
