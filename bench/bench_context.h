@@ -47,6 +47,7 @@ struct OhfpRun {
   nlohmann::json answer;
   int64_t aws_calls = 0;
   double aws_http_ms = 0;
+  int64_t peak_rss_kib = 0;  // ohfp's own, from its --stats line
 };
 
 /// Runs `spec` and reads its --stats line. A run that fails, answers with an

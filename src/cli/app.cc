@@ -198,15 +198,26 @@ struct Stats {
   aws::ClientStats aws;  // copied when the cloud session ends
 };
 
+// The most memory this program has held resident (VmHWM), in KiB; -1 where
+// /proc cannot tell. Unlike getrusage's ru_maxrss it leaves out the process
+// that ran us: a forked child counts its parent's pages until it execs.
+int64_t PeakRssKib() {
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::strtoll(line.c_str() + 6, nullptr, 10);
+  }
+  return -1;
+}
+
 void ReportStats(const Options& o, const Stats& stats, const Clock& clock) {
   const double ms_per_us = 1e-3;
   int64_t wall_us = clock.MonotonicMicros() - stats.start_us;
   const aws::ClientStats& a = stats.aws;
   std::string line = fmt::format(
       "stats: command={} wall_ms={:.3f} aws_calls={} aws_attempts={} aws_retries={} "
-      "aws_http_ms={:.3f} own_ms={:.3f}",
+      "aws_http_ms={:.3f} own_ms={:.3f} peak_rss_kib={}",
       o.command, wall_us * ms_per_us, a.calls, a.attempts, a.retries, a.http_micros * ms_per_us,
-      (wall_us - a.http_micros) * ms_per_us);
+      (wall_us - a.http_micros) * ms_per_us, PeakRssKib());
   spdlog::debug("{}", line);
   if (o.stats) std::fprintf(stderr, "ohfp %s\n", line.c_str());
 }

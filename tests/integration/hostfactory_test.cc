@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <set>
 #include <sstream>
 
@@ -195,6 +196,30 @@ TEST_F(HostFactoryTest, CommandLineSnakeCaseAnswers) {
   ASSERT_EQ(list["return_requests"].size(), 1u) << list.dump();
   EXPECT_EQ(list["return_requests"][0]["request_id"], rj["request_id"]);
   EXPECT_EQ(list["return_requests"][0]["machine_ids"], json::array({machine}));
+}
+
+// --stats adds one line to stderr and leaves the answer alone on stdout.
+TEST_F(HostFactoryTest, StatsLineCountsCallsTimeAndPeakMemory) {
+  HostFactoryEnv env(*moto_);
+  RunResult req = env.Cli({"requestMachines", "od-small", "1", "--stats"});
+  ASSERT_EQ(req.exit_code, 0) << Describe(req);
+  EXPECT_EQ(StdoutJson(req)["machine_count"], 1);
+
+  const std::regex line(
+      "ohfp stats: command=requestMachines wall_ms=([0-9.]+) aws_calls=([0-9]+) "
+      "aws_attempts=([0-9]+) aws_retries=([0-9]+) aws_http_ms=([0-9.]+) own_ms=([0-9.]+) "
+      "peak_rss_kib=([0-9]+)\n");
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(req.stderr_text, m, line)) << req.stderr_text;
+  const double wall_ms = std::stod(m[1]), http_ms = std::stod(m[5]), own_ms = std::stod(m[6]);
+  EXPECT_GE(std::stoi(m[2]), 1) << "RunInstances at least";
+  EXPECT_GE(std::stoi(m[3]), std::stoi(m[2]));
+  EXPECT_GT(http_ms, 0);
+  EXPECT_NEAR(wall_ms, http_ms + own_ms, 0.01);
+  // Its own pages only: a few MiB, whatever the size of the process that ran it.
+  const long rss_kib = std::stol(m[7]);
+  EXPECT_GT(rss_kib, 256);
+  EXPECT_LT(rss_kib, 64 * 1024);
 }
 
 TEST_F(HostFactoryTest, ErrorsHaveTheDocumentedBodyAndExitCodes) {
