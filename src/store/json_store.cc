@@ -242,7 +242,12 @@ Status JsonStore::Commit(const StoreChange& change) {
   auto state = Load();
   if (!state.ok()) return state.status();
   for (const Request& r : change.requests) state->requests[r.request_id] = r;
-  for (const Machine& m : change.machines) state->machines[m.machine_id] = m;
+  for (const Machine& m : change.machines) {
+    Machine& kept = state->machines[m.machine_id];
+    std::string return_request_id = std::move(kept.return_request_id);
+    kept = m;
+    if (kept.return_request_id.empty()) kept.return_request_id = std::move(return_request_id);
+  }
   return Save(*state);
 }
 

@@ -61,7 +61,10 @@ class Store {
   /// id exists. The check and the insert are one atomic step.
   virtual Status CreateAcquireRequest(const Request& request, int64_t max_number) = 0;
 
-  /// Upserts everything in `change` atomically.
+  /// Upserts everything in `change` atomically. A machine's
+  /// return_request_id, once set, is kept by a commit that carries none: a
+  /// poll that read the machine before a return marked it, and writes what
+  /// EC2 said of it afterwards, must not unmark it.
   virtual Status Commit(const StoreChange& change) = 0;
 
   /// The requests with these ids that exist, in the order asked; ids not

@@ -95,6 +95,33 @@ TEST_P(StoreConformanceTest, CommitUpsertsByIdAndLeavesOthersAlone) {
   EXPECT_EQ(*store_->CountMachines(), 2);
 }
 
+// Two processes: a poll reads i-1, a return marks it, then the poll writes
+// what EC2 said of it. The mark must survive.
+TEST_P(StoreConformanceTest, CommitWithoutAReturnIdKeepsTheOneStored) {
+  Machine read_by_poll = MakeMachine("i-1", "req-a", "t", "pending");
+  CommitOk({{}, {read_by_poll}});
+  Machine returned = read_by_poll;
+  returned.return_request_id = "ret-1";
+  CommitOk({{}, {returned}});
+
+  Machine observed = read_by_poll;
+  observed.state = "running";
+  observed.updated_at += 30;
+  CommitOk({{}, {observed}});
+  auto ms = store_->GetMachines({"i-1"});
+  ASSERT_TRUE(ms.ok());
+  ASSERT_EQ(ms->size(), 1u);
+  EXPECT_EQ((*ms)[0].state, "running") << "the observation is written";
+  EXPECT_EQ((*ms)[0].return_request_id, "ret-1") << "the return's mark is kept";
+
+  Machine other_return = observed;
+  other_return.return_request_id = "ret-2";
+  CommitOk({{}, {other_return}});
+  ms = store_->GetMachines({"i-1"});
+  ASSERT_TRUE(ms.ok());
+  EXPECT_EQ((*ms)[0].return_request_id, "ret-2") << "a new mark replaces it";
+}
+
 TEST_P(StoreConformanceTest, EmptyCommitIsANoOp) {
   EXPECT_TRUE(store_->Commit({}).ok());
   EXPECT_EQ(*store_->CountRequests(), 0);
