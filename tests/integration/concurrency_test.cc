@@ -176,7 +176,9 @@ TEST_P(ConcurrencyTest, SixtyFourConcurrentMixedVerbsLoseAndDuplicateNothing) {
       if (calls[i].first == "getRequestStatus") {
         EXPECT_EQ(answer["requests"].size(), known.size()) << r.stdout_text;
       }
-      if (calls[i].first == "getAvailableTemplates") EXPECT_FALSE(answer["templates"].empty());
+      if (calls[i].first == "getAvailableTemplates") {
+        EXPECT_FALSE(answer["templates"].empty());
+      }
     }
   }
 

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
@@ -98,6 +99,14 @@ std::optional<aws::Credentials> AssumeTestRole(const SharedMoto& moto,
 
 std::unique_ptr<SharedMoto> StartSharedMoto(devenv::MotoOptions options) {
   options.signature_checking = true;
+  // OHFP_TEST_MOTO_LOG_DIR keeps every moto's output (request lines and any
+  // traceback behind an HTTP 500), one file per server, to look into a
+  // failure that moto caused.
+  static std::atomic<int> started{0};
+  if (const char* dir = std::getenv("OHFP_TEST_MOTO_LOG_DIR"); dir && options.log_path.empty()) {
+    options.log_path = std::string(dir) + "/moto-" + std::to_string(::getpid()) + "-" +
+                       std::to_string(started++) + ".log";
+  }
   auto server = devenv::MotoServer::Start(options);
   if (!server.ok()) {
     std::fprintf(stderr, "moto: %s\n", server.status().ToString().c_str());
