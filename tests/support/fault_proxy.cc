@@ -333,6 +333,11 @@ void FaultProxy::ClearRules() {
   rules_.clear();
 }
 
+void FaultProxy::SendOneAtATime(std::vector<std::string> actions) {
+  std::lock_guard<std::mutex> lock(mu_);
+  sent_alone_ = std::move(actions);
+}
+
 FaultCounts FaultProxy::counts() const {
   std::lock_guard<std::mutex> lock(mu_);
   return counts_;
@@ -454,9 +459,11 @@ void FaultProxy::Serve(int client) {
   ProxiedCall call = DescribeCall(request);
   Decision d = Decide(call);
   int64_t number;
+  bool alone;
   {
     std::lock_guard<std::mutex> lock(mu_);
     number = next_request_id_++;
+    alone = std::find(sent_alone_.begin(), sent_alone_.end(), call.action) != sent_alone_.end();
   }
 
   if (d.inject) {
@@ -491,7 +498,10 @@ void FaultProxy::Serve(int client) {
   // only told to close the connection after answering.
   HttpMessage upstream_request = request;
   std::string raw = Serialize(upstream_request);
+  std::unique_lock<std::mutex> one(one_at_a_time_, std::defer_lock);
+  if (alone) one.lock();
   std::string raw_answer = Forward(raw);
+  if (alone) one.unlock();
   HttpMessage answer;
   if (raw_answer.empty() || !ParseResponse(raw_answer, &answer)) {
     Reset(client);  // upstream is gone: the client sees a broken connection

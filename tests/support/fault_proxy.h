@@ -106,6 +106,13 @@ class FaultProxy {
   void AddRule(FaultRule rule);
   void ClearRules();
 
+  /// Calls of these actions reach upstream one at a time. Moto hands out a
+  /// subnet's private IPs from one Python generator that its threads share:
+  /// two RunInstances at once can fail one midway ("generator already
+  /// executing": HTTP 500 after part of the reservation exists), which EC2
+  /// never does.
+  void SendOneAtATime(std::vector<std::string> actions);
+
   FaultCounts counts() const;
   void ResetCounts();
   /// One line: calls per action, faults per kind.
@@ -144,8 +151,11 @@ class FaultProxy {
   std::atomic<bool> stopping_{false};
   std::thread acceptor_;
 
+  std::mutex one_at_a_time_;  // held while forwarding such a call
+
   mutable std::mutex mu_;  // guards everything below
   std::vector<Rule> rules_;
+  std::vector<std::string> sent_alone_;  // SendOneAtATime's actions
   std::mt19937_64 random_;
   FaultCounts counts_;
   int64_t next_request_id_ = 1;
