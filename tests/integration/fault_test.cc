@@ -55,6 +55,8 @@ class FaultTest : public ::testing::TestWithParam<std::string> {
     ASSERT_NE(moto_, nullptr) << "moto_server did not start";
     proxy_ = FaultProxy::Start(moto_->server->port(), kSeed);
     ASSERT_NE(proxy_, nullptr);
+    // Faults are the proxy's to inject, not moto's (SendOneAtATime).
+    proxy_->SendOneAtATime({"RunInstances"});
   }
 
   EnvOptions Options(int action_timeout_sec) const {
