@@ -112,6 +112,18 @@ double MeasurePoll(ProviderDir& dir, Store& store, RawEc2& ec2, const StoreChang
   return raw;
 }
 
+// The row of a first poll naming every request of `p`; `name` ends its name.
+Row FirstPollRow(const ScalePoint& p, const std::string& name) {
+  Row row = MakeRow("scale", "getRequestStatus.sh " + std::to_string(p.requests) + " x " +
+                                 std::to_string(p.machines) + name);
+  row.floor_name = "script exec /bin/true + raw DescribeInstances of all ids";
+  row.extra = {{"requests", p.requests},
+               {"machines_per_request", p.machines},
+               {"machines", p.requests * p.machines},
+               {"aws_call_bound", (p.requests * p.machines + 999) / 1000}};
+  return row;
+}
+
 int RepsFor(const BenchOptions& options, int machines) {
   // Moto renders ~5 ms per instance described, so a poll of 10,000 machines
   // takes about a minute, and so does its floor: few repetitions there.
@@ -168,13 +180,8 @@ void BenchScaleOnStandIn(const BenchOptions& options, Report* report) {
     json input = StatusInput(state);
     std::vector<std::string> ids = MachineIds(state);
 
-    Row row = MakeRow("scale", "getRequestStatus.sh " + label + " (stand-in EC2)");
-    row.floor_name = "script exec /bin/true + raw DescribeInstances of all ids";
-    row.extra = {{"requests", p.requests},
-                 {"machines_per_request", p.machines},
-                 {"machines", p.requests * p.machines},
-                 {"aws_call_bound", (p.requests * p.machines + 999) / 1000},
-                 {"ec2", "stand-in, answers at once"}};
+    Row row = FirstPollRow(p, " (stand-in EC2)");
+    row.extra["ec2"] = "stand-in, answers at once";
     // Read after the poll and before its floor, whose calls go one by one.
     int64_t max_in_flight = 0;
     auto read_counts = [&] {
@@ -238,13 +245,8 @@ void BenchScale(const BenchOptions& options, MotoFixture& moto, Report* report) 
     json input = StatusInput(state);
     std::vector<std::string> ids = MachineIds(state);
 
-    Row row = MakeRow("scale", "getRequestStatus.sh " + label);
-    row.floor_name = "script exec /bin/true + raw DescribeInstances of all ids";
-    const int bound = (p.requests * p.machines + 999) / 1000;
-    row.extra = {{"requests", p.requests},
-                 {"machines_per_request", p.machines},
-                 {"machines", p.requests * p.machines},
-                 {"aws_call_bound", bound}};
+    Row row = FirstPollRow(p, "");
+    const int bound = row.extra["aws_call_bound"].get<int>();
     Samples raw_only;
     for (int rep = 0; rep < RepsFor(options, p.requests * p.machines); ++rep) {
       raw_only.Add(
