@@ -210,6 +210,8 @@ int64_t PeakRssKib() {
 }
 
 void ReportStats(const Options& o, const Stats& stats, const Clock& clock) {
+  // Reading /proc costs every call something; only a reader pays for it.
+  if (!o.stats && !spdlog::should_log(spdlog::level::debug)) return;
   const double ms_per_us = 1e-3;
   int64_t wall_us = clock.MonotonicMicros() - stats.start_us;
   const aws::ClientStats& a = stats.aws;
