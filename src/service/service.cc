@@ -387,7 +387,7 @@ Status Service::AdoptOrRelaunch(std::vector<Request*>& pending, Refresh* refresh
       adopted.message = std::to_string(adopted.instances.size()) +
                         " instances found by tag after an interrupted launch";
       ApplyLaunch(r, adopted, refresh);
-      refresh->change.requests.push_back(*r);
+      refresh->updated.push_back(r);
       continue;
     }
     // Nothing found: unless its last launch ended unconfirmed, a process
@@ -424,14 +424,11 @@ Status Service::AdoptOrRelaunch(std::vector<Request*>& pending, Refresh* refresh
         Finalize(r, {}, "launch failed: " + launch.status().message(), RequestState::kFailed);
       }
     }
-    refresh->change.requests.push_back(*r);
+    refresh->updated.push_back(r);
   }
   // Adopted and relaunched machines must be in the store before the caller
   // describes the machines of every in-progress request.
-  OHFP_RETURN_IF_ERROR(store_->Commit(refresh->change));
-  refresh->change.requests.clear();
-  refresh->change.machines.clear();
-  return Status();
+  return CommitRefresh(refresh, nullptr);
 }
 
 Status Service::RefreshAcquisitions(std::vector<Request*>& requests, Refresh* refresh) {
@@ -669,12 +666,14 @@ Status Service::AbandonRequests(std::vector<Request*>& abandoned, Refresh* refre
 // The requests a refresh changed in place go into the commit by move and come
 // back after it: a finished request carries its frozen answer, and copies of
 // a thousand of them were the largest part of a big poll's memory. The change
-// is let go once committed.
+// is let go once committed; `written`, if given, gets the ids of its requests.
 Status Service::CommitRefresh(Refresh* refresh, std::set<std::string>* written) {
   StoreChange& change = refresh->change;
   const size_t copied = change.requests.size();
   for (Request* r : refresh->updated) change.requests.push_back(std::move(*r));
-  for (const Request& r : change.requests) written->insert(r.request_id);
+  if (written != nullptr) {
+    for (const Request& r : change.requests) written->insert(r.request_id);
+  }
   Status committed = store_->Commit(change);
   for (size_t i = 0; i < refresh->updated.size(); ++i) {
     *refresh->updated[i] = std::move(change.requests[copied + i]);
